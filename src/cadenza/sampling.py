@@ -397,7 +397,7 @@ def sample(
     denoiser: Denoise,
     x: Tensor,
     sigmas: Tensor,
-    method: str = "dpmpp_2m",
+    method: str = "unipc",
     *,
     generator: torch.Generator | None = None,
     noise: NoiseSource | None = None,

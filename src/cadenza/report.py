@@ -1,0 +1,91 @@
+"""Self-contained HTML reports: headings, text, tables and matplotlib figures inlined as PNG.
+
+A report opens in any browser from disk, with no server and no files beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+
+def write_atomic(path: Path | str, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: Path | str, value) -> Path:
+    return write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
+
+
+class Report:
+    """Build a page piece by piece, then ``write`` it."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.parts: list[str] = [f"<h1>{html.escape(title)}</h1>"]
+
+    def heading(self, text: str) -> None:
+        self.parts.append(f"<h2>{html.escape(text)}</h2>")
+
+    def paragraph(self, text: str) -> None:
+        self.parts.append(f"<p>{html.escape(text)}</p>")
+
+    def table(self, rows: list[dict], columns: list[str] | None = None) -> None:
+        """One row per dict; floats print as 1.23e-02, None as a dash."""
+        columns = columns or list(dict.fromkeys(key for row in rows for key in row))
+
+        def cell(value) -> str:
+            if value is None:
+                return "—"
+            if isinstance(value, float):
+                return f"{value:.2e}"
+            return html.escape(str(value))
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{cell(row.get(c))}</td>" for c in columns) + "</tr>"
+            for row in rows
+        )
+        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    def figure(self, figure: Figure, caption: str = "") -> None:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.parts.append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    def html(self) -> str:
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+            "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+        )
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}"
+            f"</title><style>{style}</style></head><body>{''.join(self.parts)}</body></html>\n"
+        )
+
+    def write(self, path: Path | str) -> Path:
+        return write_atomic(path, self.html())

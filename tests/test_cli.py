@@ -1,0 +1,51 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cadenza import __version__
+
+
+def cadenza(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from cadenza.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_version():
+    result = cadenza("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"cadenza {__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["methods", "--help"]])
+def test_every_command_has_help(args):
+    result = cadenza(*args)
+    assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
+    result = cadenza("demo", "--out", str(tmp_path), "--spectrum", "piano", "--calls", "5,10")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert "<table>" in page and "data:image/png;base64," in page and "piano" in page
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    by_key = {(row["pipeline"], row["budget"]): row for row in rows}
+    assert len(rows) == 2 * 11  # ten methods plus the deterministic 3M variant, two budgets
+    assert all(0 < row["distribution_error"] < float("inf") for row in rows)
+    for pipeline in ("unipc/logsnr[0.02,80]", "dpmpp_2m/logsnr[0.02,80]"):
+        assert by_key[(pipeline, 10)]["endpoint_error"] < by_key[(pipeline, 5)]["endpoint_error"]
+    assert json.loads((tmp_path / "run.json").read_text())["cadenza"] == __version__
+
+
+@pytest.mark.parametrize(
+    "args", [["demo", "--spectrum", "brown"], ["demo", "--calls", "0"], ["demo", "--calls", "a"]]
+)
+def test_user_mistakes_get_one_clear_line_and_no_traceback(args, tmp_path):
+    result = cadenza(*args, "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+
+
+def test_methods_lists_every_sampler():
+    lines = cadenza("methods").stdout.splitlines()
+    assert "ddpm (stochastic)" in lines and "unipc" in lines and len(lines) == 10

@@ -1,0 +1,23 @@
+from matplotlib.figure import Figure
+
+from cadenza.report import Report, write_atomic
+
+
+def test_report_escapes_text_and_inlines_figures(tmp_path):
+    report = Report("a <b> title")
+    report.table([{"name": "<script>", "value": 0.5, "missing": None}])
+    figure = Figure()
+    figure.subplots().plot([1, 2, 3])
+    report.figure(figure, "a line")
+    page = report.write(tmp_path / "report.html").read_text()
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert "5.00e-01" in page and "—" in page
+    assert "data:image/png;base64," in page
+
+
+def test_writes_are_atomic_and_replace_the_old_file(tmp_path):
+    target = tmp_path / "out.txt"
+    write_atomic(target, "old")
+    write_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert [path.name for path in tmp_path.iterdir()] == ["out.txt"]
