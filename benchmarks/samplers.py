@@ -29,7 +29,7 @@ from diffusers_driver import run_scheduler
 from cadenza import __version__
 from cadenza.denoisers import alphas_cumprod, linear_betas
 from cadenza.oracle import SPECTRA, GaussianOracle
-from cadenza.sampler_study import DEFAULT_PIPELINE, Pipeline, evaluate
+from cadenza.sampler_study import DEFAULT_PIPELINE, REFERENCE_PIPELINE, Pipeline, evaluate
 from cadenza.sampling import METHODS
 
 BUDGETS = (5, 10, 20, 50)
@@ -37,7 +37,7 @@ LENGTH = 256
 
 
 def cadenza_pipelines() -> list[Pipeline]:
-    """Every method x schedule at one sigma range, plus the default pipeline."""
+    """The default pipeline, then every method x schedule at the reference sigma range."""
     table = alphas_cumprod(linear_betas())
     schedules = [
         ("karras", {"rho": 7.0}),
@@ -56,8 +56,8 @@ def cadenza_pipelines() -> list[Pipeline]:
             Pipeline(
                 method,
                 kind,
-                sigma_min=DEFAULT_PIPELINE.sigma_min,
-                sigma_max=DEFAULT_PIPELINE.sigma_max,
+                sigma_min=REFERENCE_PIPELINE.sigma_min,
+                sigma_max=REFERENCE_PIPELINE.sigma_max,
                 schedule_options=schedule_options,
                 method_options=options,
             )
@@ -201,9 +201,9 @@ def main() -> None:
         f"Measured {datetime.date.today()} on {platform.machine()} "
         f"(1 thread), cadenza {__version__}, torch {torch.__version__}; "
         f"command `python benchmarks/samplers.py`. Oracle length {LENGTH}, sigma_data 1. "
-        f"cadenza schedules use sigma in "
-        f"[{DEFAULT_PIPELINE.sigma_min}, {DEFAULT_PIPELINE.sigma_max}]"
-        f" and start noise std sqrt(sigma_max^2 + 1) unless stated.",
+        f"cadenza's default is `{DEFAULT_PIPELINE.label()}`; the other cadenza schedules use "
+        f"sigma in [{REFERENCE_PIPELINE.sigma_min}, {REFERENCE_PIPELINE.sigma_max}]; start "
+        "noise std sqrt(sigma_max^2 + 1) throughout.",
     ]
     record = {"spectra": {}}
     summary = []

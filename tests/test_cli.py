@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from cadenza import __version__
+from cadenza.sampler_study import DEFAULT_PIPELINE
 
 
 def cadenza(*args: str) -> subprocess.CompletedProcess:
@@ -30,9 +31,9 @@ def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
     assert "<table>" in page and "data:image/png;base64," in page and "piano" in page
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     by_key = {(row["pipeline"], row["budget"]): row for row in rows}
-    assert len(rows) == 2 * 11  # ten methods plus the deterministic 3M variant, two budgets
+    assert len(rows) == 2 * 12  # default, ten methods and the deterministic 3M, two budgets
     assert all(0 < row["distribution_error"] < float("inf") for row in rows)
-    for pipeline in ("unipc/logsnr[0.02,80]", "dpmpp_2m/logsnr[0.02,80]"):
+    for pipeline in (DEFAULT_PIPELINE.label(), "dpmpp_2m/logsnr[0.02,80]"):
         assert by_key[(pipeline, 10)]["endpoint_error"] < by_key[(pipeline, 5)]["endpoint_error"]
     assert json.loads((tmp_path / "run.json").read_text())["cadenza"] == __version__
 

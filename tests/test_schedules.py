@@ -64,3 +64,31 @@ def test_bad_arguments_are_refused_with_a_reason():
         schedule("karras", 0, sigma_min=0.1, sigma_max=1.0)
     with pytest.raises(ValueError, match="table length"):
         schedule("vp_table", 1001, alphas_cumprod=TABLE)
+
+
+def test_tuned_schedule_is_the_table_at_tabulated_counts_and_scales_with_sigma_data():
+    from cadenza.schedules import TUNED_LOG_SIGMAS, TUNED_SHAPES
+
+    for steps, log_sigmas in TUNED_LOG_SIGMAS.items():
+        sigmas = schedule("tuned", steps)
+        assert torch.allclose(sigmas[:-1].log(), torch.tensor(log_sigmas, dtype=torch.float64))
+    for steps, (first, second_last, last) in TUNED_SHAPES.items():
+        log_sigmas = schedule("tuned", steps)[:-1].log()
+        assert [float(log_sigmas[i]) for i in (0, -2, -1)] == pytest.approx(
+            [first, second_last, last]
+        )
+    for steps in (1, 2, 7, 13, 17, 60, 150):
+        sigmas = schedule("tuned", steps)
+        assert torch.allclose(schedule("tuned", steps, sigma_data=0.5), 0.5 * sigmas)
+
+
+def test_tuned_schedule_between_tables_interpolates_its_smooth_shape():
+    from cadenza.schedules import TUNED_SHAPES
+
+    sigmas = schedule("tuned", 17)
+    low, high = TUNED_SHAPES[15], TUNED_SHAPES[20]
+    assert math.log(sigmas[0]) == pytest.approx(0.6 * low[0] + 0.4 * high[0])
+    assert math.log(sigmas[-3]) == pytest.approx(0.6 * low[1] + 0.4 * high[1])
+    assert math.log(sigmas[-2]) == pytest.approx(0.6 * low[2] + 0.4 * high[2])
+    steps = sigmas[:-2].log().diff()
+    assert torch.allclose(steps, steps.mean().expand_as(steps))  # uniform in log-sigma

@@ -48,18 +48,20 @@ class Pipeline:
             **self.schedule_options,
         )
 
-    def start_std(self, sigma_data: float) -> float:
+    def start_std(self, sigma_data: float, sigma_start: float) -> float:
         if self.start == "marginal":
-            return math.sqrt(self.sigma_max**2 + sigma_data**2)
+            return math.sqrt(sigma_start**2 + sigma_data**2)
         if self.start == "sigma_max":
-            return self.sigma_max
+            return sigma_start
         raise ValueError(f"unknown start {self.start!r}; choose marginal or sigma_max")
 
     def label(self) -> str:
         options = ",".join(
             f"{k}={v}" for k, v in {**self.schedule_options, **self.method_options}.items()
         )
-        text = f"{self.method}/{self.schedule}[{self.sigma_min:g},{self.sigma_max:g}]"
+        text = f"{self.method}/{self.schedule}"
+        if self.schedule != "tuned":  # a tuned schedule carries its own range
+            text += f"[{self.sigma_min:g},{self.sigma_max:g}]"
         return f"{text}({options})" if options else text
 
 
@@ -67,7 +69,7 @@ def evaluate(oracle: GaussianOracle, pipeline: Pipeline, model_calls: int) -> di
     """Exact endpoint and distribution errors of ``pipeline`` at a budget of model calls."""
     sigmas = pipeline.sigmas(pipeline.steps_for(model_calls))
     stochastic = is_stochastic(pipeline.method, **pipeline.method_options)
-    start_std = pipeline.start_std(oracle.sigma_data)
+    start_std = pipeline.start_std(oracle.sigma_data, float(sigmas[0]))
     calls = 0
 
     def run(denoise, x, noise):
@@ -99,4 +101,8 @@ def evaluate(oracle: GaussianOracle, pipeline: Pipeline, model_calls: int) -> di
     }
 
 
-DEFAULT_PIPELINE = Pipeline("unipc", "logsnr", sigma_min=0.02, sigma_max=80.0)
+DEFAULT_PIPELINE = Pipeline("deis", "tuned", method_options={"order": 3, "corrector": True})
+"""cadenza's default: DEIS order 3 with the Adams-Moulton corrector on the tuned sigmas."""
+
+REFERENCE_PIPELINE = Pipeline("unipc", "logsnr", sigma_min=0.02, sigma_max=80.0)
+"""A common fixed schedule on which every method is compared (the best before tuning)."""

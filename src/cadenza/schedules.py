@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor
 
-SCHEDULES = ("karras", "logsnr", "cosine", "vp_table")
+SCHEDULES = ("karras", "logsnr", "cosine", "vp_table", "tuned")
 
 
 def _append_zero(sigmas: Tensor) -> Tensor:
@@ -64,6 +64,66 @@ def vp_table(steps: int, alphas_cumprod: Tensor, spacing: str = "trailing") -> T
     return _append_zero(table[index])
 
 
+# The tuned schedules, in log(sigma / sigma_data). Produced by `python
+# benchmarks/tune_schedule.py`: exact output law of `deis` (order 3 with corrector) on Gaussian
+# spectra other than the benchmark's; see benchmarks/RESULTS.md. Up to 12 steps every sigma was
+# tuned (TUNED_LOG_SIGMAS); above, the shape is uniform in log-sigma from a first to a
+# second-last value, then a free last one, and TUNED_SHAPES holds those three numbers.
+TUNED_LOG_SIGMAS: dict[int, tuple[float, ...]] = {
+    3: (5.04006, 0.73660, -9.21034),
+    4: (4.73909, 0.95069, -2.72400, -9.21034),
+    5: (4.41629, 1.58666, -0.10058, -1.27826, -2.45805),
+    6: (5.37414, 2.62308, 1.01682, -0.31074, -1.43352, -3.36133),
+    7: (5.70454, 2.72580, 1.03456, -0.29388, -1.44896, -3.12260, -4.44621),
+    8: (4.21257, 2.92937, 1.91117, 0.75900, -0.33667, -1.45853, -2.57059, -3.70690),
+    9: (4.42388, 3.18175, 2.14137, 1.01479, -0.05085, -1.13245, -2.20818, -3.24470, -4.31751),
+    10: (4.75977, 3.57836, 2.51390, 1.39895, 0.31549, -0.77582, -1.89870, -3.08125, -4.23200,
+            -5.86725),
+    11: (5.03109, 3.92585, 2.88909, 1.79070, 0.72921, -0.32948, -1.39168, -2.47461, -3.56408,
+            -4.63149, -5.75054),
+    12: (5.89841, 4.86395, 3.82306, 2.73319, 1.67555, 0.62282, -0.43200, -1.49125, -2.56993,
+            -3.65488, -4.71867, -5.80321),
+}
+TUNED_SHAPES: dict[int, tuple[float, float, float]] = {
+    15: (4.62651, -2.91480, -3.99636),
+    20: (5.11670, -3.10777, -4.34466),
+    25: (5.48368, -3.04118, -4.35521),
+    30: (5.80746, -3.76965, -4.94336),
+    40: (6.23080, -4.10867, -5.43325),
+    50: (6.52646, -4.64837, -5.89105),
+    75: (7.15732, -5.56361, -6.81150),
+    100: (7.60090, -6.10492, -7.31021),
+}
+
+
+def tuned(steps: int, sigma_data: float = 1.0) -> Tensor:
+    """Sigmas tuned for cadenza's default sampler (``deis``, order 3 with corrector).
+
+    Tabulated counts return the table. Other counts above 12 interpolate the three shape
+    numbers linearly in the step count (beyond 100 they keep the 100-step values); 1 and 2
+    steps use the first and last sigmas of the 3-step table. Sigmas scale with ``sigma_data``.
+    """
+    if steps in TUNED_LOG_SIGMAS:
+        log_sigmas = list(TUNED_LOG_SIGMAS[steps])
+    elif steps < min(TUNED_LOG_SIGMAS):
+        first, *_, last = TUNED_LOG_SIGMAS[min(TUNED_LOG_SIGMAS)]
+        log_sigmas = [first] if steps == 1 else [first, last]
+    else:
+        largest = max(TUNED_LOG_SIGMAS)
+        table = TUNED_LOG_SIGMAS[largest]
+        shapes = {largest: (table[0], table[-2], table[-1]), **TUNED_SHAPES}
+        below = max(count for count in shapes if count <= steps)
+        above = min((count for count in shapes if count >= steps), default=below)
+        weight = 0.0 if above == below else (steps - below) / (above - below)
+        first, second_last, last = (
+            (1 - weight) * low + weight * high
+            for low, high in zip(shapes[below], shapes[above], strict=True)
+        )
+        log_sigmas = torch.linspace(first, second_last, steps - 1, dtype=torch.float64).tolist()
+        log_sigmas.append(last)
+    return _append_zero(sigma_data * torch.tensor(log_sigmas, dtype=torch.float64).exp())
+
+
 def schedule(
     kind: str,
     steps: int,
@@ -75,12 +135,15 @@ def schedule(
     """Build a schedule by name: ``steps`` decreasing sigmas followed by a final 0 (float64).
 
     ``karras`` takes ``rho`` (default 7), ``cosine`` takes ``sigma_data`` (default 1),
-    ``vp_table`` takes ``alphas_cumprod`` and ``spacing`` and ignores ``sigma_min``/``sigma_max``.
+    ``vp_table`` takes ``alphas_cumprod`` and ``spacing``; ``tuned`` takes ``sigma_data``; both
+    ignore ``sigma_min``/``sigma_max`` (their range is part of the table).
     """
     if steps < 1:
         raise ValueError(f"a schedule needs at least 1 step, got {steps}")
     if kind == "vp_table":
         return vp_table(steps, **options)
+    if kind == "tuned":
+        return tuned(steps, **options)
     if kind not in SCHEDULES:
         raise ValueError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
     if sigma_min is None or sigma_max is None:
