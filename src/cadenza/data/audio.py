@@ -1,0 +1,141 @@
+"""Audio in and out: read any soundfile format, resample with soxr, write wav atomically.
+
+Waves are float32 arrays of shape ``(channels, samples)`` in [-1, 1] (numpy here; tensors
+elsewhere). Every reading error names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")
+WAV_SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
+
+
+class AudioError(ValueError):
+    """A file that cannot be used as audio; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def info(path: str | os.PathLike) -> AudioInfo:
+    """Header facts of an audio file, without decoding it."""
+    path = Path(path)
+    try:
+        header = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioError(f"{path}: not readable as audio ({error})") from None
+    return AudioInfo(path, int(header.samplerate), int(header.channels), int(header.frames))
+
+
+def load(
+    path: str | os.PathLike,
+    sample_rate: int | None = None,
+    *,
+    channels: int | None = None,
+    start_seconds: float = 0.0,
+    seconds: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read ``(channels, samples)`` float32, optionally a window, resampled and re-channelled.
+
+    Returns the wave and its sample rate (``sample_rate`` if given, else the file's).
+    """
+    path = Path(path)
+    try:
+        with soundfile.SoundFile(str(path)) as handle:
+            native_rate = handle.samplerate
+            start = round(start_seconds * native_rate)
+            frames = -1 if seconds is None else round(seconds * native_rate)
+            handle.seek(min(start, handle.frames))
+            data = handle.read(frames, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioError(f"{path}: not readable as audio ({error})") from None
+    wave = np.ascontiguousarray(data.T)
+    if not np.isfinite(wave).all():
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    if channels is not None:
+        wave = to_channels(wave, channels)
+    if sample_rate is not None and sample_rate != native_rate:
+        wave = resample(wave, native_rate, sample_rate)
+        native_rate = sample_rate
+    return wave, int(native_rate)
+
+
+def resample(wave: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Band-limited resampling with soxr (VHQ), per channel."""
+    if from_rate == to_rate:
+        return wave.astype(np.float32, copy=False)
+    out = soxr.resample(np.ascontiguousarray(wave.T), from_rate, to_rate, quality="VHQ")
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def to_channels(wave: np.ndarray, channels: int) -> np.ndarray:
+    """Mono by averaging, stereo by duplicating mono; other conversions are an error."""
+    have = wave.shape[0]
+    if have == channels:
+        return wave
+    if channels == 1:
+        return wave.mean(axis=0, keepdims=True)
+    if have == 1:
+        return np.repeat(wave, channels, axis=0)
+    raise ValueError(f"cannot convert {have} channels to {channels}")
+
+
+def peak_normalize(wave: np.ndarray, peak: float = 0.95) -> np.ndarray:
+    """Scale so that the largest absolute sample is ``peak`` (silence is returned unchanged)."""
+    largest = float(np.abs(wave).max()) if wave.size else 0.0
+    return wave if largest == 0 else wave * (peak / largest)
+
+
+def loudness_normalize(wave: np.ndarray, target_dbfs: float = -20.0) -> np.ndarray:
+    """Scale to an RMS level of ``target_dbfs`` dB full scale, then limit the peak to 1."""
+    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64)))) if wave.size else 0.0
+    if rms == 0:
+        return wave
+    scaled = wave * (10 ** (target_dbfs / 20) / rms)
+    largest = float(np.abs(scaled).max())
+    return scaled / largest if largest > 1 else scaled
+
+
+def write(
+    path: str | os.PathLike, wave: np.ndarray, sample_rate: int, subtype: str = "pcm16"
+) -> Path:
+    """Write a wav atomically (temp file in the same folder, then rename); never half-written.
+
+    ``subtype`` is ``pcm16``, ``pcm24`` or ``float``. Integer formats clip to [-1, 1].
+    """
+    if subtype not in WAV_SUBTYPES:
+        raise ValueError(f"unknown wav subtype {subtype!r}; choose {', '.join(WAV_SUBTYPES)}")
+    path = Path(path)
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim == 1:
+        wave = wave[None]
+    if subtype != "float":
+        wave = np.clip(wave, -1.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wav", dir=path.parent)
+    os.close(handle)
+    try:
+        soundfile.write(temporary, wave.T, sample_rate, subtype=WAV_SUBTYPES[subtype], format="WAV")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
