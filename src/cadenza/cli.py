@@ -55,6 +55,75 @@ def demo(
     typer.echo(f"report: {path}")
 
 
+data_app = typer.Typer(help="Datasets: check a folder, build caches, render the piano corpus.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("scan")
+def data_scan(
+    folder: Path = typer.Argument(..., help="Folder of recordings, searched recursively."),
+    out: Path = typer.Option(None, help="Manifest to write (default FOLDER/manifest.json)."),
+    min_seconds: float = typer.Option(1.0, help="Shorter files are skipped and reported."),
+) -> None:
+    """Check every audio file into a manifest; unusable files are named and skipped."""
+    from cadenza.data.dataset import scan
+
+    manifest = scan(folder, min_seconds=min_seconds)
+    path = manifest.save(out or folder / "manifest.json")
+    typer.echo(manifest.report())
+    typer.echo(f"manifest: {path}")
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes i/n, e.g. 0/4, got {text!r}") from None
+    return index, count
+
+
+@data_app.command("prepare")
+def data_prepare(
+    folder: Path = typer.Argument(..., help="Folder of recordings (or a manifest.json)."),
+    cache: Path = typer.Argument(..., help="Cache folder to create or finish."),
+    representation: str = typer.Option("mel", help="waveform, mel, packed_mel or complex_stft."),
+    sample_rate: int = typer.Option(22050, help="Audio is resampled to this rate first."),
+    chunk_seconds: float = typer.Option(4.0, help="Length of each cached example."),
+    channels: int = typer.Option(1, help="1 = mono (averaged), 2 = stereo."),
+    files_per_shard: int = typer.Option(16, help="Files encoded into one shard file."),
+    workers: int = typer.Option(1, help="Processes encoding shards in parallel."),
+    shard: str = typer.Option("0/1", help="This machine's slice i/n of the shards."),
+    min_seconds: float = typer.Option(1.0, help="Shorter files are skipped and reported."),
+) -> None:
+    """Encode a collection into sharded, resumable caches; re-run to finish an interrupted job."""
+    from cadenza.data.dataset import Manifest, scan
+    from cadenza.data.prepare import prepare
+    from cadenza.representations import representation as build
+
+    if folder.suffix == ".json":
+        manifest = Manifest.load(folder)
+    else:
+        manifest = scan(folder, min_seconds=min_seconds)
+        typer.echo(manifest.report())
+    if not manifest.entries:
+        raise ValueError(f"{folder}: no usable recordings")
+    summary = prepare(
+        manifest,
+        cache,
+        build(representation, sample_rate=sample_rate),
+        chunk_seconds=chunk_seconds,
+        channels=channels,
+        files_per_shard=files_per_shard,
+        workers=workers,
+        shard=_parse_shard(shard),
+    )
+    typer.echo(
+        f"{summary['encoded']} shards encoded, {summary['skipped']} already done, "
+        f"of this slice's {summary['shards']}: {cache}"
+    )
+
+
 @app.command()
 def methods() -> None:
     """List the samplers."""

@@ -1,0 +1,219 @@
+"""Encode a collection once into sharded, resumable caches of representation tensors.
+
+A cache folder holds ``plan.json`` (the representation, chunk length and which files go into
+which shard, fixed before any work starts), ``representation.safetensors`` (fitted statistics,
+if the representation has any) and ``shards/shard-NNNNN.safetensors``. A shard file appears
+only when complete (written to a temporary name, then renamed), so an interrupted run is
+finished by running the same command again: complete shards are skipped, the rest redone.
+``shard=(i, n)`` takes every n-th shard starting at i, so n machines can share the work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from cadenza.data import audio
+from cadenza.data.dataset import Manifest
+from cadenza.report import write_json_atomic
+from cadenza.representations import Representation, representation
+
+PLAN_VERSION = 1
+
+
+def _save_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _chunks(wave: np.ndarray, samples: int) -> np.ndarray:
+    """Non-overlapping chunks of ``samples``; a tail shorter than half a chunk is dropped."""
+    count, tail = divmod(wave.shape[1], samples)
+    if tail >= samples // 2:
+        wave = np.pad(wave, ((0, 0), (0, samples - tail)))
+        count += 1
+    return wave[:, : count * samples].reshape(wave.shape[0], count, samples).transpose(1, 0, 2)
+
+
+def _encode_file(
+    rep: Representation, path: Path, samples: int, channels: int, batch: int = 16
+) -> torch.Tensor:
+    wave, _ = audio.load(path, rep.sample_rate, channels=channels)
+    chunks = torch.from_numpy(np.ascontiguousarray(_chunks(wave, samples)))
+    with torch.no_grad():
+        parts = [rep.encode(chunks[i : i + batch]) for i in range(0, len(chunks), batch)]
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+def _load_representation(cache: Path, plan: dict) -> Representation:
+    rep = representation(**plan["representation"])
+    state_path = cache / "representation.safetensors"
+    if state_path.exists():
+        rep.load_state_dict(load_file(str(state_path)))
+    return rep
+
+
+def _encode_shard(cache: str, index: int) -> str:
+    """Worker: encode every file of shard ``index`` into one safetensors file."""
+    torch.set_num_threads(1)
+    cache = Path(cache)
+    plan = json.loads((cache / "plan.json").read_text())
+    rep = _load_representation(cache, plan)
+    samples = round(plan["chunk_seconds"] * rep.sample_rate)
+    root = Path(plan["root"])
+    tensors, owners = [], []
+    for position, item in enumerate(plan["shards"][index]):
+        encoded = _encode_file(rep, root / item["path"], samples, plan["channels"])
+        tensors.append(encoded)
+        owners.append(torch.full((len(encoded),), position, dtype=torch.int64))
+    path = cache / "shards" / f"shard-{index:05d}.safetensors"
+    filled = [tensor for tensor in tensors if tensor.numel()]
+    if filled:
+        data = torch.cat(filled)
+    else:  # every file shorter than half a chunk: an empty shard of the right shape
+        with torch.no_grad():
+            data = rep.encode(torch.zeros(1, plan["channels"], samples))[:0]
+    metadata = {"files": json.dumps([item["path"] for item in plan["shards"][index]])}
+    _save_atomic({"data": data.contiguous(), "file": torch.cat(owners)}, path, metadata)
+    return str(path)
+
+
+def plan_cache(
+    manifest: Manifest,
+    cache: str | os.PathLike,
+    rep: Representation,
+    *,
+    chunk_seconds: float,
+    channels: int = 1,
+    files_per_shard: int = 16,
+    fit_files: int = 32,
+) -> dict:
+    """Write (or check) ``plan.json`` and fit the representation's statistics once."""
+    cache = Path(cache)
+    entries = sorted(manifest.entries, key=lambda entry: (entry.sha256, entry.path))
+    shards = [
+        [{"path": entry.path, "sha256": entry.sha256} for entry in entries[i : i + files_per_shard]]
+        for i in range(0, len(entries), files_per_shard)
+    ]
+    plan: dict[str, Any] = {
+        "version": PLAN_VERSION,
+        "root": manifest.root,
+        "representation": rep.config(),
+        "chunk_seconds": chunk_seconds,
+        "channels": channels,
+        "shards": shards,
+    }
+    existing = cache / "plan.json"
+    if existing.exists():
+        previous = json.loads(existing.read_text())
+        if previous != plan:
+            raise ValueError(
+                f"{cache} already holds a cache of other files or settings; "
+                "use a new folder or delete this one"
+            )
+    else:
+        (cache / "shards").mkdir(parents=True, exist_ok=True)
+        write_json_atomic(existing, plan)
+    state_path = cache / "representation.safetensors"
+    if hasattr(rep, "fit") and not state_path.exists():
+        # Statistics from the first files of the fixed plan: every machine computes the same.
+        samples = round(chunk_seconds * rep.sample_rate)
+        root = Path(manifest.root)
+        batches = (
+            torch.from_numpy(
+                np.ascontiguousarray(
+                    _chunks(audio.load(root / e.path, rep.sample_rate, channels=channels)[0],
+                            samples)
+                )
+            )
+            for e in entries[:fit_files]
+        )
+        rep.fit(batch for batch in batches if len(batch))
+        _save_atomic(
+            {k: v.contiguous() for k, v in rep.state_dict().items()}, state_path, {}
+        )
+    return plan
+
+
+def prepare(
+    manifest: Manifest,
+    cache: str | os.PathLike,
+    rep: Representation,
+    *,
+    chunk_seconds: float,
+    channels: int = 1,
+    files_per_shard: int = 16,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    progress: bool = True,
+) -> dict:
+    """Encode this machine's slice of the collection; returns a summary of what was done."""
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"--shard must be i/n with 0 <= i < n, got {index}/{count}")
+    cache = Path(cache)
+    plan = plan_cache(
+        manifest, cache, rep, chunk_seconds=chunk_seconds, channels=channels,
+        files_per_shard=files_per_shard,
+    )
+    mine = range(index, len(plan["shards"]), count)
+    todo = [i for i in mine if not (cache / "shards" / f"shard-{i:05d}.safetensors").exists()]
+    bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc="shards", unit="shard",
+               disable=not progress)
+    if workers <= 1:
+        for i in todo:
+            _encode_shard(str(cache), i)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            for _ in pool.map(_encode_shard, [str(cache)] * len(todo), todo):
+                bar.update()
+    bar.close()
+    return {"shards": len(mine), "encoded": len(todo), "skipped": len(mine) - len(todo)}
+
+
+class CachedChunks(torch.utils.data.Dataset):
+    """Every chunk of a finished cache, in shard order; memory-maps one shard at a time."""
+
+    def __init__(self, cache: str | os.PathLike):
+        self.cache = Path(cache)
+        plan = json.loads((self.cache / "plan.json").read_text())
+        self.representation = _load_representation(self.cache, plan)
+        self.paths = []
+        self.offsets = [0]
+        for i in range(len(plan["shards"])):
+            path = self.cache / "shards" / f"shard-{i:05d}.safetensors"
+            if not path.exists():
+                raise ValueError(f"{self.cache}: shard {i} is missing; finish `prepare` first")
+            with safe_open(str(path), "pt") as handle:
+                rows = handle.get_slice("data").get_shape()[0]
+            self.paths.append(path)
+            self.offsets.append(self.offsets[-1] + rows)
+        self._open: tuple[int, Any] | None = None
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        shard = int(np.searchsorted(self.offsets, index, side="right") - 1)
+        if self._open is None or self._open[0] != shard:
+            self._open = (shard, safe_open(str(self.paths[shard]), "pt"))
+        return self._open[1].get_slice("data")[index - self.offsets[shard]]
+
