@@ -1,8 +1,8 @@
 """Representations: exact round trips, fitted mel statistics, Griffin-Lim, time axis in seconds.
 
-The audio is synthetic piano (inharmonic partials with exponential decays) unless the
+The audio is real music: Bach's BWV 846 rendered by cadenza's piano synthesiser, unless the
 environment variable CADENZA_TEST_AUDIO names a folder of audio files; then clips of those are
-used instead. The measured numbers quoted below are for the synthetic piano.
+used instead. The measured numbers quoted below are for the rendered Bach.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def piano_notes(
 
 
 def piano_clips(count: int, seconds: float, seed: int = 0) -> torch.Tensor:
-    """``(count, 1, samples)`` clips: real files from CADENZA_TEST_AUDIO if set, else synthetic."""
+    """``(count, 1, samples)`` consecutive clips of a real composition (the first piece of
+    cadenza's piano corpus, Bach's BWV 846, rendered by cadenza's piano synthesiser), or of
+    the files in CADENZA_TEST_AUDIO when that is set."""
     folder = os.environ.get("CADENZA_TEST_AUDIO")
     if folder:
         from cadenza.data import audio
@@ -62,12 +64,14 @@ def piano_clips(count: int, seconds: float, seed: int = 0) -> torch.Tensor:
             audio.load(path, SAMPLE_RATE, channels=1, seconds=seconds)[0] for path in paths[:count]
         ]
         return torch.stack([torch.from_numpy(wave) for wave in waves])
-    return torch.stack(
-        [
-            piano_notes(seconds, tuple(n + 2 * index for n in (48, 55, 60, 64)), seed + index)
-            for index in range(count)
-        ]
-    )
+    from cadenza.data.piano import catalogue, piece_notes
+    from cadenza.data.synth import render_notes
+
+    total = count * seconds
+    notes = piece_notes(catalogue()[0], seed=seed, piece_seconds=total + 1)
+    wave = render_notes(notes, SAMPLE_RATE, seconds=total, seed=seed)
+    samples = round(seconds * SAMPLE_RATE)
+    return torch.from_numpy(wave[0, : count * samples].copy()).reshape(count, 1, samples)
 
 
 def fitted(kind: str, clips: torch.Tensor, **config) -> Mel:
@@ -172,7 +176,7 @@ def test_mel_running_statistics_converge_then_freeze():
         mel.update_statistics(log_mel)
 
     # The momentum decays after every update but the first; the running statistics end near the
-    # pooled ones (measured: mean off by 0.028, std by 0.011, on a std of 3.5).
+    # pooled ones (measured: mean off by 0.018, std by 0.007, on a std of 2.9).
     assert float(mel.momentum) == pytest.approx(0.1 * 0.99**39, rel=1e-5)
     assert float(mel.mean) == pytest.approx(float(pooled.mean()), abs=0.15)
     assert float(mel.var.sqrt()) == pytest.approx(float(pooled.std()), abs=0.15)
@@ -192,7 +196,7 @@ def test_mel_encode_spans_unit_range_on_fitting_data():
     batches = crops(song, batches=40, size=SAMPLE_RATE // 2, seed=1)
     mel = representation("mel", clip=False).fit(batches)
     encoded = torch.cat([mel.encode(batch).flatten() for batch in batches])
-    # Measured range [-0.986, 1.015]: running extremes, so slightly inside or outside.
+    # Measured range [-0.995, 1.006]: running extremes, so slightly inside or outside.
     assert -1.1 < float(encoded.min()) < -0.9
     assert 0.9 < float(encoded.max()) < 1.1
 
@@ -219,9 +223,9 @@ def test_mel_griffin_lim_spectral_convergence():
     clips = piano_clips(2, 2.0)
     mel = fitted("mel", clips)
     decoded = mel.decode(mel.encode(clips), samples=clips.shape[-1])
-    # Measured 0.123 at 32 iterations (0.175 at 16, 0.105 at 64); the mel pseudo-inverse alone,
-    # with the true phase, gives 0.111.
-    assert spectral_convergence(clips, decoded) < 0.16
+    # Measured on the rendered Bach: 0.212 at 32 iterations (0.235 at 16, 0.203 at 64); most of
+    # it is the 128-band mel pseudo-inverse, which a vocoder (the training issue) replaces.
+    assert spectral_convergence(clips, decoded) < 0.25
 
 
 def test_fast_griffin_lim_beats_classic_and_is_deterministic():
@@ -238,7 +242,7 @@ def test_fast_griffin_lim_beats_classic_and_is_deterministic():
 
     fast, classic = reconstruct(0.99), reconstruct(0.0)
     assert fast.shape == clips.shape
-    # Measured 0.096 (momentum 0.99) against 0.170 (classic).
+    # Measured 0.092 (momentum 0.99) against 0.165 (classic).
     assert spectral_convergence(clips, fast) < spectral_convergence(clips, classic)
     assert torch.equal(reconstruct(0.99, seed=3), reconstruct(0.99, seed=3))
     assert not torch.equal(reconstruct(0.99, seed=3), reconstruct(0.99, seed=4))

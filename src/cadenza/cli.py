@@ -124,6 +124,45 @@ def data_prepare(
     )
 
 
+@data_app.command("piano")
+def data_piano(
+    out: Path = typer.Argument(..., help="Folder for train/, validation/, test/ and corpus.json."),
+    minutes: float = typer.Option(10.0, help="Minutes of audio to render."),
+    renderer: str = typer.Option("auto", help="auto (FluidSynth if installed), fluidsynth, synth."),
+    sample_rate: int = typer.Option(22050, help="Sample rate of the wavs."),
+    seed: int = typer.Option(0, help="Seed of the split and the performance details."),
+    soundfont: Path = typer.Option(None, help="General MIDI soundfont for FluidSynth."),
+) -> None:
+    """Render real compositions from music21's corpus to piano audio, split by piece."""
+    from cadenza.data.piano import build_piano_corpus
+
+    summary = build_piano_corpus(out, minutes, sample_rate=sample_rate, renderer=renderer,
+                                 seed=seed, soundfont=soundfont)
+    typer.echo(_corpus_line(summary, out))
+
+
+@data_app.command("notes")
+def data_notes(
+    out: Path = typer.Argument(..., help="Folder for the wavs, labels.csv and note_set.json."),
+    renderer: str = typer.Option("auto", help="auto (FluidSynth if installed), fluidsynth, synth."),
+    seconds: float = typer.Option(2.0, help="Length of each note file."),
+    sample_rate: int = typer.Option(22050, help="Sample rate of the wavs."),
+    seed: int = typer.Option(0, help="Seed of the split."),
+    soundfont: Path = typer.Option(None, help="General MIDI soundfont for FluidSynth."),
+) -> None:
+    """Render the labelled single-note set (pitch x velocity x instrument)."""
+    from cadenza.data.piano import build_note_set
+
+    summary = build_note_set(out, seconds=seconds, sample_rate=sample_rate, renderer=renderer,
+                             seed=seed, soundfont=soundfont)
+    typer.echo(_corpus_line(summary, out))
+
+
+def _corpus_line(summary: dict, out: Path) -> str:
+    facts = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+    return ", ".join(f"{k}: {v}" for k, v in facts.items()) + f" -> {out}"
+
+
 @app.command()
 def methods() -> None:
     """List the samplers."""
