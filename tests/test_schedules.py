@@ -85,8 +85,8 @@ def test_tuned_schedule_is_the_table_at_tabulated_counts_and_scales_with_sigma_d
 def test_tuned_schedule_between_tables_interpolates_its_smooth_shape():
     from cadenza.schedules import TUNED_SHAPES
 
-    sigmas = schedule("tuned", 17)
-    low, high = TUNED_SHAPES[15], TUNED_SHAPES[20]
+    sigmas = schedule("tuned", 22)
+    low, high = TUNED_SHAPES[20], TUNED_SHAPES[25]
     assert math.log(sigmas[0]) == pytest.approx(0.6 * low[0] + 0.4 * high[0])
     assert math.log(sigmas[-3]) == pytest.approx(0.6 * low[1] + 0.4 * high[1])
     assert math.log(sigmas[-2]) == pytest.approx(0.6 * low[2] + 0.4 * high[2])

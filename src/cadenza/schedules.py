@@ -66,7 +66,7 @@ def vp_table(steps: int, alphas_cumprod: Tensor, spacing: str = "trailing") -> T
 
 # The tuned schedules, in log(sigma / sigma_data). Produced by `python
 # benchmarks/tune_schedule.py`: exact output law of `deis` (order 3 with corrector) on Gaussian
-# spectra other than the benchmark's; see benchmarks/RESULTS.md. Up to 12 steps every sigma was
+# spectra other than the benchmark's; see benchmarks/RESULTS.md. Up to 15 steps every sigma was
 # tuned (TUNED_LOG_SIGMAS); above, the shape is uniform in log-sigma from a first to a
 # second-last value, then a free last one, and TUNED_SHAPES holds those three numbers.
 TUNED_LOG_SIGMAS: dict[int, tuple[float, ...]] = {
@@ -83,9 +83,14 @@ TUNED_LOG_SIGMAS: dict[int, tuple[float, ...]] = {
             -4.63149, -5.75054),
     12: (5.89841, 4.86395, 3.82306, 2.73319, 1.67555, 0.62282, -0.43200, -1.49125, -2.56993,
             -3.65488, -4.71867, -5.80321),
+    13: (6.43990, 5.37021, 4.31108, 3.24593, 2.18375, 1.13636, 0.08616, -0.96123, -2.02074,
+            -3.08493, -4.14769, -5.21404, -6.27397),
+    14: (4.23164, 3.65318, 3.23827, 2.73485, 2.04075, 1.11671, 0.32183, -0.47422, -1.17980,
+            -1.52736, -2.05702, -2.67474, -3.11638, -4.68347),
+    15: (4.22844, 3.71759, 3.22192, 2.72075, 1.92160, 0.99034, 0.15282, -0.66609, -1.39023,
+            -1.91101, -2.46965, -3.19882, -3.89316, -4.68323, -5.28926),
 }
 TUNED_SHAPES: dict[int, tuple[float, float, float]] = {
-    15: (4.62651, -2.91480, -3.99636),
     20: (5.11670, -3.10777, -4.34466),
     25: (5.48368, -3.04118, -4.35521),
     30: (5.80746, -3.76965, -4.94336),
@@ -99,7 +104,7 @@ TUNED_SHAPES: dict[int, tuple[float, float, float]] = {
 def tuned(steps: int, sigma_data: float = 1.0) -> Tensor:
     """Sigmas tuned for cadenza's default sampler (``deis``, order 3 with corrector).
 
-    Tabulated counts return the table. Other counts above 12 interpolate the three shape
+    Tabulated counts return the table. Other counts above 15 interpolate the three shape
     numbers linearly in the step count (beyond 100 they keep the 100-step values); 1 and 2
     steps use the first and last sigmas of the 3-step table. Sigmas scale with ``sigma_data``.
     """
