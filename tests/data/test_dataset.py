@@ -106,14 +106,15 @@ def test_prepare_writes_shards_that_load_back(collection, tmp_path):
         prepare(manifest, tmp_path / "cache", rep, chunk_seconds=0.5, progress=False)
 
 
-def test_shard_slices_split_the_work_between_machines(collection, tmp_path):
+def test_shard_slices_and_workers_give_the_same_cache_as_one_process(collection, tmp_path):
     manifest = scan(collection, progress=False)
     rep = representation("waveform", sample_rate=RATE)
     for index in range(2):
         prepare(manifest, tmp_path / "cache", rep, chunk_seconds=1.0, files_per_shard=2,
                 shard=(index, 2), progress=False)
-    whole = tmp_path / "whole"
-    prepare(manifest, whole, rep, chunk_seconds=1.0, files_per_shard=2, progress=False)
+    whole = tmp_path / "whole"  # one machine, two worker processes
+    prepare(manifest, whole, rep, chunk_seconds=1.0, files_per_shard=2, workers=2,
+            progress=False)
     assert _shard_bytes(tmp_path / "cache") == _shard_bytes(whole)
 
 
