@@ -1,0 +1,164 @@
+"""The training engine: learning, exact resume after a kill, NaN guard, two processes."""
+
+import math
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from cadenza.checkpoint import CheckpointError, latest_checkpoint
+from cadenza.objectives import objective
+from cadenza.oracle import GaussianOracle
+from cadenza.trainer import TrainConfig, Trainer, TrainingError, read_log
+
+# A training script the tests run in subprocesses (plain python or accelerate launch).
+SCRIPT = textwrap.dedent(
+    """
+    import sys, torch
+    from torch import nn
+    from cadenza.objectives import objective
+    from cadenza.oracle import GaussianOracle
+    from cadenza.trainer import Trainer, TrainConfig
+
+    class SmallConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.Sequential(nn.Conv1d(2, 32, 5, padding=2), nn.SiLU(),
+                                        nn.Conv1d(32, 32, 5, padding=2), nn.SiLU(),
+                                        nn.Conv1d(32, 1, 5, padding=2))
+
+        def forward(self, x, c_noise):
+            level = c_noise.reshape(-1, 1, 1).expand_as(x).to(x.dtype)
+            return self.layers(torch.cat([x, level], 1))
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    oracle = GaussianOracle.from_spectrum("piano", 64)
+    data = oracle.sample(256, 1, generator=torch.Generator().manual_seed(1))
+    config = TrainConfig(steps=int(sys.argv[2]), batch_size=8, learning_rate=3e-3,
+                         warmup_steps=5, checkpoint_every=int(sys.argv[3]), log_every=1,
+                         ema_decay=0.99)
+    Trainer(SmallConv(), objective("edm", sigma_data=1.0), data, config, sys.argv[1],
+            progress=False).train()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("script") / "train_small.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def run(script: Path, run_dir: Path, steps: int, every: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(script), str(run_dir), str(steps), str(every)],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+class SmallConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv1d(2, 32, 5, padding=2), nn.SiLU(), nn.Conv1d(32, 1, 5, padding=2)
+        )
+
+    def forward(self, x, c_noise):
+        level = c_noise.reshape(-1, 1, 1).expand_as(x).to(x.dtype)
+        return self.layers(torch.cat([x, level], 1))
+
+
+def oracle_data(count: int = 256) -> torch.Tensor:
+    oracle = GaussianOracle.from_spectrum("piano", 64)
+    return oracle.sample(count, 1, generator=torch.Generator().manual_seed(1))
+
+
+def test_a_small_network_learns_and_the_run_is_checkpointed(tmp_path):
+    torch.manual_seed(0)
+    config = TrainConfig(steps=150, batch_size=16, learning_rate=3e-3, warmup_steps=10,
+                         checkpoint_every=50, log_every=10)
+    trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                      progress=False)
+    trainer.train()
+    losses = [row["loss"] for row in read_log(tmp_path)]
+    assert len(losses) == 150
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    assert last < 0.5 * first, (first, last)  # eps-prediction loss starts near 1
+    assert latest_checkpoint(tmp_path).name == "step-0000150"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "latest", "step-0000050", "step-0000100", "step-0000150"
+    ]
+
+
+def test_a_killed_run_resumes_to_the_same_losses_step_for_step(tmp_path, script):
+    unbroken = tmp_path / "unbroken"
+    assert run(script, unbroken, 40, 10).returncode == 0
+    broken = tmp_path / "broken"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(broken), "40", "10"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not (broken / "checkpoints" / "step-0000020").exists():
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert latest_checkpoint(broken) is not None and not (broken / "checkpoints" /
+                                                          "step-0000040").exists()
+    resumed = run(script, broken, 40, 10)
+    assert resumed.returncode == 0, resumed.stderr
+    expected = [(row["step"], row["loss"]) for row in read_log(unbroken)]
+    assert [(row["step"], row["loss"]) for row in read_log(broken)] == expected
+    assert len(expected) == 40
+
+
+def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):
+    class Exploding(SmallConv):
+        def forward(self, x, c_noise):
+            return super().forward(x, c_noise) * float("nan")
+
+    config = TrainConfig(steps=20, batch_size=4, max_bad_steps=3, log_every=1,
+                         checkpoint_every=0)
+    trainer = Trainer(Exploding(), objective("ddpm"), oracle_data(), config, tmp_path,
+                      progress=False)
+    before = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    with pytest.raises(TrainingError, match="NaN/inf for 3 steps"):
+        trainer.train()
+    after = trainer.network.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # never trained on NaN
+
+
+def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
+    config = TrainConfig(steps=4, batch_size=4, checkpoint_every=2, log_every=1)
+    Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+            progress=False).train()
+    weights = latest_checkpoint(tmp_path) / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="model.safetensors: damaged"):
+        Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path, progress=False)
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None and not (
+    Path(sys.executable).parent / "accelerate").exists(), reason="accelerate CLI not found")
+def test_two_cpu_processes_train_and_checkpoint(tmp_path, script):
+    launcher = Path(sys.executable).parent / "accelerate"
+    result = subprocess.run(
+        [str(launcher), "launch", "--num_processes", "2", "--cpu", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no",
+         str(script), str(tmp_path), "12", "6"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = read_log(tmp_path)
+    assert [row["step"] for row in log] == list(range(1, 13))
+    assert all(math.isfinite(row["loss"]) for row in log)
+    assert latest_checkpoint(tmp_path).name == "step-0000012"
