@@ -143,7 +143,7 @@ def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
             progress=False).train()
     weights = latest_checkpoint(tmp_path) / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="model.safetensors: damaged"):
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: damaged"):
         Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path, progress=False)
 
 
