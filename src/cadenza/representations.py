@@ -284,9 +284,12 @@ class Mel(Representation):
     def scale(self, log_mel: Tensor) -> Tensor:
         """Standardise, then min-max to [-1, 1], with the current statistics."""
         self._require_statistics()
-        standard = (log_mel - self.mean) / self._std()
-        scaled = 2 * (standard - self.minimum) / (self.maximum - self.minimum) - 1
-        return scaled.clamp(-1, 1) if self.clip else scaled
+        # One affine map, x * gain + offset, folded from the two scalers (one pass over x).
+        span = self.maximum - self.minimum
+        gain = 2 / (span * self._std())
+        offset = -self.mean * gain - 2 * self.minimum / span - 1
+        scaled = torch.addcmul(offset.to(log_mel.dtype), log_mel, gain.to(log_mel.dtype))
+        return scaled.clamp_(-1, 1) if self.clip else scaled
 
     def unscale(self, tensor: Tensor) -> Tensor:
         """Inverse of ``scale`` (values outside [-1, 1] are clipped first when ``clip``)."""

@@ -161,7 +161,10 @@ class RandomCrops(torch.utils.data.Dataset):
     proportional to its duration, then a start time; crops quieter than ``silence_db`` (RMS,
     dB full scale) are redrawn up to ``attempts`` times. Files shorter than a crop are
     zero-padded at the end. Returns float32 tensors of shape (channels, samples).
+    ``positional``: item i is already a fresh random draw, so a trainer may use any index once.
     """
+
+    positional = True
 
     def __init__(
         self,
