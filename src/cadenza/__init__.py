@@ -4,4 +4,11 @@ from cadenza.sampling import METHODS, sample
 from cadenza.schedules import schedule
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "__version__", "sample", "schedule"]
+__all__ = ["METHODS", "__version__", "load", "sample", "schedule"]
+
+
+def load(path, device="cpu"):
+    """Load a trained model folder as a pipeline (see ``cadenza.pipeline.load``)."""
+    from cadenza.pipeline import load as load_pipeline  # heavy imports only when used
+
+    return load_pipeline(path, device)

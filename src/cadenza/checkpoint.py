@@ -29,7 +29,9 @@ class CheckpointError(ValueError):
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
     tensors = {name: value.detach().contiguous().cpu() for name, value in tensors.items()}
-    save_file(tensors, str(path), metadata={k: str(v) for k, v in (metadata or {}).items()})
+    # An empty metadata dict next to no tensors makes safetensors write an unreadable header.
+    text = {k: str(v) for k, v in (metadata or {}).items()} or None
+    save_file(tensors, str(path), metadata=text)
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:

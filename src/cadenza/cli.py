@@ -164,6 +164,59 @@ def _corpus_line(summary: dict, out: Path) -> str:
 
 
 @app.command()
+def train(
+    preset: str = typer.Option(..., help="A bundled preset name or a .yaml file."),
+    data: Path = typer.Option(..., help="Folder of recordings, or a `cadenza data prepare` cache."),
+    out: Path = typer.Option(..., help="Run folder: checkpoints, logs, samples, model/."),
+    set_: list[str] = typer.Option([], "--set", help="Override, e.g. training.steps=2000."),
+) -> None:
+    """Train a preset; re-running the same command resumes from the last checkpoint."""
+    from cadenza.presets import load_preset
+    from cadenza.train import train as run_training
+
+    folder = run_training(load_preset(preset, set_), data, out)
+    typer.echo(f"model: {folder}")
+
+
+@app.command()
+def generate(
+    model: Path = typer.Option(None, help="A trained model folder (default: the shipped one)."),
+    seconds: float = typer.Option(4.0, help="Length of each clip."),
+    batch: int = typer.Option(1, help="How many clips."),
+    seed: int = typer.Option(0, help="The same seed gives the same audio."),
+    steps: int = typer.Option(None, help="Sampler steps (default: the model's)."),
+    sampler: str = typer.Option(None, help="Sampler name (default: the model's); see `methods`."),
+    out: Path = typer.Option(Path("cadenza-out"), help="Folder for the wavs and generate.json."),
+) -> None:
+    """Generate unconditional audio with a trained model."""
+    import time
+
+    from cadenza.data import audio
+    from cadenza.pipeline import load
+    from cadenza.report import write_json_atomic
+
+    if model is None:
+        raise ValueError("no model given and no shipped model yet; pass --model RUN/model")
+    if seconds <= 0 or batch < 1:
+        raise ValueError("--seconds must be positive and --batch at least 1")
+    pipeline = load(model)
+    started = time.perf_counter()
+    waves = pipeline.generate(seconds, batch, seed=seed, steps=steps, sampler=sampler,
+                              progress=True)
+    elapsed = time.perf_counter() - started
+    paths = [
+        str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
+        for i, wave in enumerate(waves)
+    ]
+    write_json_atomic(out / "generate.json", {
+        "model": str(model), "seconds": seconds, "batch": batch, "seed": seed,
+        "sampler": sampler or pipeline.sampler, "steps": steps or pipeline.steps,
+        "files": paths, "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
+    })
+    typer.echo("\n".join(paths))
+
+
+@app.command()
 def methods() -> None:
     """List the samplers."""
     for name in METHODS:

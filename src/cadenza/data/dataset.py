@@ -148,6 +148,7 @@ def split(
 
     ranked = sorted(manifest.entries, key=score)
     count = math.ceil(validation_fraction * len(ranked)) if validation_fraction > 0 else 0
+    count = min(count, len(ranked) - 1)  # never leave nothing to train on
     validation_hashes = {entry.sha256 for entry in ranked[:count]}
     train = [entry for entry in manifest.entries if entry.sha256 not in validation_hashes]
     validation = [entry for entry in manifest.entries if entry.sha256 in validation_hashes]
