@@ -82,7 +82,7 @@ def test_damaged_or_wrong_model_folders_are_clear_errors(trained, tmp_path):
         (broken / item.name).write_bytes(item.read_bytes())
     weights = broken / "network.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match="network.safetensors: damaged"):
+    with pytest.raises(CheckpointError, match=r"network\.safetensors: damaged"):
         cadenza.load(broken)
     (broken / "pipeline.json").write_text("{}")
     with pytest.raises(CheckpointError, match="not a cadenza pipeline"):
