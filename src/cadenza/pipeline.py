@@ -131,6 +131,20 @@ class Pipeline:
         return write_checkpoint_folder(Path(path), files)
 
 
+def load_vocoder(path: str | Path) -> nn.Module:
+    """A vocoder folder written by training the ``vocoder`` preset (or a model folder's)."""
+    from cadenza.networks import network as build_network
+
+    path = Path(path)
+    config = read_json(path / "vocoder.json")
+    try:
+        vocoder = build_network(config.pop("name"), **config)
+        vocoder.load_state_dict(load_tensors(path / "vocoder.safetensors"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise CheckpointError(f"{path}: inconsistent vocoder files ({error})") from None
+    return vocoder.eval()
+
+
 def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
     """Rebuild a saved pipeline; a wrong or damaged folder is a ``CheckpointError``."""
     from cadenza.networks import network as build_network
@@ -149,12 +163,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
         net_config = dict(meta["network"])
         net = build_network(net_config.pop("name"), **net_config)
         net.load_state_dict(load_tensors(path / "network.safetensors"))
-        vocoder = None
-        if (path / "vocoder.json").exists():
-            voc_config = read_json(path / "vocoder.json")
-            vocoder = build_network(voc_config.pop("name"), **voc_config)
-            vocoder.load_state_dict(load_tensors(path / "vocoder.safetensors"))
-            vocoder = vocoder.to(device).eval()
+        vocoder = load_vocoder(path).to(device) if (path / "vocoder.json").exists() else None
         objective_config = dict(meta["objective"])
         objective_name = objective_config.pop("name")
     except (KeyError, TypeError, RuntimeError) as error:

@@ -138,10 +138,16 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
     sampling = preset["sampling"]
     channels = preset["data"].get("channels", 1)
 
+    vocoder = None
+    if sampling.get("vocoder"):  # a trained vocoder folder, used to decode mel at generation
+        from cadenza.pipeline import load_vocoder
+
+        vocoder = load_vocoder(sampling["vocoder"])
+
     def pipeline_for(net: nn.Module) -> Pipeline:
         return Pipeline(rep, net, objective_name, objective_config, sigma_data,
                         sampler=sampling.get("sampler", "deis"), steps=sampling.get("steps", 10),
-                        schedule_kind=sampling.get("schedule", "tuned"),
+                        schedule_kind=sampling.get("schedule", "tuned"), vocoder=vocoder,
                         describe={"preset": preset, "channels": channels, "data": facts})
 
     on_sample = None
