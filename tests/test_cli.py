@@ -25,7 +25,8 @@ def test_every_command_has_help(args):
 
 
 def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
-    result = cadenza("demo", "--out", str(tmp_path), "--spectrum", "piano", "--calls", "5,10")
+    result = cadenza("demo", "--out", str(tmp_path), "--spectrum", "piano", "--calls", "5,10",
+                     "--clips", "1", "--seconds", "1")
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "report.html").read_text()
     assert "<table>" in page and "data:image/png;base64," in page and "piano" in page

@@ -46,12 +46,16 @@ def demo(
     out: Path = typer.Option(Path("cadenza-demo"), help="Folder for report.html and results."),
     spectrum: str = typer.Option("all", help=f"One of {', '.join(SPECTRA)}, or all."),
     calls: str = typer.Option("5,10,20,50", help="Budgets of model calls, comma-separated."),
+    clips: int = typer.Option(2, help="Piano clips per shipped model (0: none)."),
+    seconds: float = typer.Option(6.0, help="Length of each piano clip."),
 ) -> None:
-    """Compare every sampler on the exact Gaussian oracle and write an HTML report."""
+    """Generate piano with the shipped models, compare the samplers exactly; an HTML report."""
     from cadenza.demo import run_demo  # matplotlib loads only when needed
 
+    if clips < 0 or seconds <= 0:
+        raise ValueError("--clips must be >= 0 and --seconds positive")
     spectra = list(SPECTRA) if spectrum == "all" else [spectrum]
-    path = run_demo(out, spectra, _parse_calls(calls))
+    path = run_demo(out, spectra, _parse_calls(calls), music_seconds=seconds, music_clips=clips)
     typer.echo(f"report: {path}")
 
 
@@ -180,7 +184,7 @@ def train(
 
 @app.command()
 def generate(
-    model: Path = typer.Option(None, help="A trained model folder (default: the shipped one)."),
+    model: Path = typer.Option(None, help="A trained model folder (default: the shipped piano)."),
     seconds: float = typer.Option(4.0, help="Length of each clip."),
     batch: int = typer.Option(1, help="How many clips."),
     seed: int = typer.Option(0, help="The same seed gives the same audio."),
@@ -192,11 +196,10 @@ def generate(
     import time
 
     from cadenza.data import audio
-    from cadenza.pipeline import load
+    from cadenza.pipeline import load, shipped
     from cadenza.report import write_json_atomic
 
-    if model is None:
-        raise ValueError("no model given and no shipped model yet; pass --model RUN/model")
+    model = model or shipped()
     if seconds <= 0 or batch < 1:
         raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)

@@ -74,8 +74,63 @@ def _plot(rows: list[dict], spectrum: str) -> Figure:
     return figure
 
 
-def run_demo(out_dir: Path | str, spectra: list[str], calls: list[int]) -> Path:
-    """Evaluate every pipeline at every budget on every spectrum; write and return the report."""
+def _spectrogram(wave, sample_rate: int, title: str) -> Figure:
+    figure = Figure(figsize=(11, 2.6))
+    axis = figure.subplots()
+    axis.specgram(wave.reshape(-1), NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma",
+                  vmin=-110)
+    axis.set_ylim(0, min(5000, sample_rate / 2))
+    axis.set_xlabel("seconds")
+    axis.set_ylabel("Hz")
+    axis.set_title(title)
+    return figure
+
+
+def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> list[dict]:
+    """Generate piano with every shipped model: wavs beside the report, players inside it."""
+    import time
+
+    from cadenza.checkpoint import CheckpointError
+    from cadenza.data import audio
+    from cadenza.pipeline import SHIPPED, load, shipped
+
+    report.heading("Piano from the shipped models")
+    records = []
+    for name in SHIPPED:
+        try:
+            pipeline = load(shipped(name))
+        except CheckpointError as error:
+            report.paragraph(f"{name}: not available ({error}).")
+            continue
+        preset = pipeline.describe.get("preset", {})
+        report.paragraph(
+            f"{name}: {preset.get('description', '')}; sampler {pipeline.sampler}, "
+            f"{pipeline.steps} steps; {clips} clips of {seconds:g} s, seeds 0..{clips - 1}."
+        )
+        for seed in range(clips):
+            started = time.perf_counter()
+            wave = pipeline.generate(seconds, 1, seed=seed)[0].numpy()
+            elapsed = time.perf_counter() - started
+            path = audio.write(out_dir / f"{name}-seed{seed}.wav", wave, pipeline.sample_rate)
+            report.audio(wave, pipeline.sample_rate, f"{name}, seed {seed} ({elapsed:.1f} s)")
+            report.figure(_spectrogram(wave, pipeline.sample_rate, f"{name}, seed {seed}"))
+            records.append({"model": name, "seed": seed, "file": str(path),
+                            "seconds": seconds, "elapsed_seconds": round(elapsed, 2)})
+    return records
+
+
+def run_demo(
+    out_dir: Path | str,
+    spectra: list[str],
+    calls: list[int],
+    *,
+    music_seconds: float = 6.0,
+    music_clips: int = 2,
+) -> Path:
+    """Piano from the shipped models (``music_clips`` > 0), then every sampler on the oracle.
+
+    Writes report.html, the wavs, results.json and run.json into ``out_dir``.
+    """
     unknown = [name for name in spectra if name not in SPECTRA]
     if unknown:
         raise ValueError(f"unknown spectrum {unknown[0]!r}; choose from {', '.join(SPECTRA)}")
@@ -84,7 +139,9 @@ def run_demo(out_dir: Path | str, spectra: list[str], calls: list[int]) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pipelines = demo_pipelines()
-    report = Report("cadenza demo: samplers on the exact Gaussian oracle")
+    report = Report("cadenza demo")
+    music = music_section(report, out_dir, music_seconds, music_clips) if music_clips else []
+    report.heading("Samplers on the exact Gaussian oracle")
     report.paragraph(EXPLANATION)
     results = []
     progress = tqdm(total=len(spectra) * len(pipelines) * len(calls), desc="demo", unit="run")
@@ -104,12 +161,13 @@ def run_demo(out_dir: Path | str, spectra: list[str], calls: list[int]) -> Path:
             line.update({f"W2 @{b}": mine[b]["distribution_error"] for b in calls})
             line.update({f"ODE @{b}": mine[b]["endpoint_error"] for b in calls})
             table.append(line)
-        report.heading(f"{spectrum} spectrum")
+        report.heading(f"Oracle: {spectrum} spectrum")
         report.table(table)
         report.figure(_plot(rows, spectrum), f"{spectrum}: errors against model calls")
     progress.close()
     settings = {"spectra": spectra, "calls": calls, "default_pipeline": DEFAULT_PIPELINE.label()}
-    write_json_atomic(out_dir / "results.json", {"settings": settings, "rows": results})
+    write_json_atomic(out_dir / "results.json",
+                      {"settings": settings, "rows": results, "music": music})
     write_json_atomic(out_dir / "run.json", {
         **settings,
         "cadenza": __version__,

@@ -25,6 +25,9 @@ from cadenza.representations import representation as build_representation
 from cadenza.sampling import sample, start_noise
 from cadenza.schedules import schedule
 
+SHIPPED = ("tiny-piano-mel", "tiny-piano-diffwave")
+"""Models inside the package (see cadenza/models/README.md); the first is the default."""
+
 FORMAT = "cadenza-pipeline"
 FORMAT_VERSION = 1
 
@@ -129,6 +132,18 @@ class Pipeline:
             files["vocoder.json"] = {"name": self.vocoder.name, **self.vocoder.config()}
             files["vocoder.safetensors"] = self.vocoder.state_dict()
         return write_checkpoint_folder(Path(path), files)
+
+
+def shipped(name: str = SHIPPED[0]) -> Path:
+    """The folder of a model shipped inside the package."""
+    from importlib import resources
+
+    if name not in SHIPPED:
+        raise ValueError(f"unknown shipped model {name!r}; choose one of {', '.join(SHIPPED)}")
+    folder = Path(str(resources.files("cadenza") / "models" / name))
+    if not (folder / "pipeline.json").exists():
+        raise CheckpointError(f"the shipped model {name} is missing from this installation")
+    return folder
 
 
 def load_vocoder(path: str | Path) -> nn.Module:

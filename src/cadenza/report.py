@@ -75,6 +75,21 @@ class Report:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
 
+    def audio(self, wave, sample_rate: int, caption: str = "") -> None:
+        """An inline player (16-bit wav as a data URI), so the page needs no files beside it."""
+        import numpy as np
+        import soundfile
+
+        buffer = io.BytesIO()
+        samples = np.asarray(wave, dtype=np.float32).reshape(-1, np.shape(wave)[-1]).T
+        soundfile.write(buffer, np.clip(samples, -1, 1), sample_rate, format="WAV",
+                        subtype="PCM_16")
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.parts.append(
+            f"<figure><audio controls src='data:audio/wav;base64,{data}'></audio>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
     def html(self) -> str:
         style = (
             "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
