@@ -1,8 +1,8 @@
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -119,28 +119,26 @@ def test_shard_slices_and_workers_give_the_same_cache_as_one_process(collection,
 
 
 def test_a_killed_prepare_resumes_to_the_same_shards(collection, tmp_path):
-    """Kill the CLI after its first shard lands, re-run it, compare with an unbroken run."""
+    """SIGKILL the CLI after its second shard, leave a half-written shard behind, re-run it,
+    and compare with an unbroken run."""
     manifest_path = scan(collection, min_seconds=1, progress=False).save(tmp_path / "m.json")
-    command = [
-        sys.executable, "-c", "from cadenza.cli import main; main()", "data", "prepare",
-        str(manifest_path), "", "--representation", "complex_stft", "--sample-rate", str(RATE),
-        "--chunk-seconds", "0.5", "--files-per-shard", "1",
-    ]
+
+    def prepare_cli(folder, **env):
+        return subprocess.run(
+            [sys.executable, "-c", "from cadenza.cli import main; main()", "data", "prepare",
+             str(manifest_path), str(folder), "--representation", "complex_stft",
+             "--sample-rate", str(RATE), "--chunk-seconds", "0.5", "--files-per-shard", "1"],
+            capture_output=True, text=True, timeout=300, env={**os.environ, **env},
+        )
+
     interrupted = tmp_path / "interrupted"
-    process = subprocess.Popen([*command[:6], str(interrupted), *command[7:]],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((interrupted / "shards").glob("*.safetensors")):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done_before = len(list((interrupted / "shards").glob("*.safetensors")))
-    assert 1 <= done_before < 7, "the kill came too late to test resuming"
-    for folder in (interrupted, tmp_path / "unbroken"):
-        result = subprocess.run([*command[:6], str(folder), *command[7:]],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-    assert "already done" in result.stdout
+    killed = prepare_cli(interrupted, CADENZA_KILL_AFTER_SHARDS="2")
+    assert killed.returncode == -signal.SIGKILL
+    assert len(_shard_bytes(interrupted)) == 2
+    (interrupted / "shards" / ".shard-00002.safetensors.x1y2.tmp").write_bytes(b"half")
+    resumed, unbroken = prepare_cli(interrupted), prepare_cli(tmp_path / "unbroken")
+    assert resumed.returncode == 0 and unbroken.returncode == 0, resumed.stderr
+    assert "5 shards encoded, 2 already done" in resumed.stdout
     assert _shard_bytes(interrupted) == _shard_bytes(tmp_path / "unbroken")
     assert len(_shard_bytes(interrupted)) == 7
     assert not [p for p in (interrupted / "shards").iterdir() if p.name.startswith(".")]

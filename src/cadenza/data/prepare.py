@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -152,6 +153,15 @@ def plan_cache(
     return plan
 
 
+def _remove_stale_temporaries(folder: Path, mine: range, alone: bool) -> None:
+    """Delete what a killed run of this slice left half-written (never other slices' files)."""
+    owned = {f".shard-{i:05d}.safetensors." for i in mine}
+    for path in folder.iterdir():
+        name = path.name
+        if any(name.startswith(prefix) for prefix in owned) or (alone and name.startswith(".tmp")):
+            path.unlink(missing_ok=True)
+
+
 def prepare(
     manifest: Manifest,
     cache: str | os.PathLike,
@@ -174,13 +184,18 @@ def prepare(
         files_per_shard=files_per_shard,
     )
     mine = range(index, len(plan["shards"]), count)
+    _remove_stale_temporaries(cache / "shards", mine, alone=count == 1)
     todo = [i for i in mine if not (cache / "shards" / f"shard-{i:05d}.safetensors").exists()]
     bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc="shards", unit="shard",
                disable=not progress)
+    # Fault injection for the resume test: SIGKILL this process after that many new shards.
+    kill_after = int(os.environ.get("CADENZA_KILL_AFTER_SHARDS", "0"))
     if workers <= 1:
-        for i in todo:
+        for done, i in enumerate(todo, start=1):
             _encode_shard(str(cache), i)
             bar.update()
+            if done == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             for _ in pool.map(_encode_shard, [str(cache)] * len(todo), todo):
