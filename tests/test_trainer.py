@@ -1,12 +1,12 @@
 """The training engine: learning, exact resume after a kill, NaN guard, two processes."""
 
 import math
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -100,20 +100,19 @@ def test_a_small_network_learns_and_the_run_is_checkpointed(tmp_path):
 
 
 def test_a_killed_run_resumes_to_the_same_losses_step_for_step(tmp_path, script):
+    """SIGKILL at step 25: the last checkpoint is step 20 and the log already holds steps
+    21-25, which the resumed run must drop and redo identically."""
     unbroken = tmp_path / "unbroken"
     assert run(script, unbroken, 40, 10).returncode == 0
     broken = tmp_path / "broken"
-    process = subprocess.Popen(
+    killed = subprocess.run(
         [sys.executable, str(script), str(broken), "40", "10"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "CADENZA_KILL_AT_STEP": "25"},
     )
-    deadline = time.time() + 300
-    while time.time() < deadline and not (broken / "checkpoints" / "step-0000020").exists():
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert latest_checkpoint(broken) is not None and not (broken / "checkpoints" /
-                                                          "step-0000040").exists()
+    assert killed.returncode == -signal.SIGKILL
+    assert latest_checkpoint(broken).name == "step-0000020"
+    assert read_log(broken)[-1]["step"] == 25
     resumed = run(script, broken, 40, 10)
     assert resumed.returncode == 0, resumed.stderr
     expected = [(row["step"], row["loss"]) for row in read_log(unbroken)]

@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import csv
 import math
+import os
+import signal
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -38,6 +40,9 @@ from cadenza.checkpoint import (
     unflatten_optimizer,
     write_checkpoint_folder,
 )
+
+# Fault injection for tests: SIGKILL the process at the end of this step (log flushed).
+_KILL_AT_STEP = int(os.environ.get("CADENZA_KILL_AT_STEP", "0"))
 
 LOG_FIELDS = ("step", "loss", "grad_norm", "learning_rate", "seconds", "skipped")
 
@@ -371,6 +376,10 @@ class Trainer:
                         self._log(pending)
                         pending = []
                     self.save_checkpoint()
+                if self.step == _KILL_AT_STEP:  # fault injection: die with the log written
+                    if accelerator.is_main_process and pending:
+                        self._log(pending)
+                    os.kill(os.getpid(), signal.SIGKILL)
                 if (config.sample_every and self.step % config.sample_every == 0
                         and self.on_sample is not None and accelerator.is_main_process):
                     self.on_sample(self.ema_network(), self.step)
