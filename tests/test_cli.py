@@ -30,6 +30,8 @@ def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "report.html").read_text()
     assert "<table>" in page and "data:image/png;base64," in page and "piano" in page
+    assert "data:audio/wav;base64," in page  # the shipped model played one clip
+    assert (tmp_path / "tiny-piano-mel-seed0.wav").exists()
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     by_key = {(row["pipeline"], row["budget"]): row for row in rows}
     assert len(rows) == 2 * 12  # default, ten methods and the deterministic 3M, two budgets
@@ -51,3 +53,10 @@ def test_user_mistakes_get_one_clear_line_and_no_traceback(args, tmp_path):
 def test_methods_lists_every_sampler():
     lines = cadenza("methods").stdout.splitlines()
     assert "ddpm (stochastic)" in lines and "unipc" in lines and len(lines) == 10
+
+
+def test_generate_uses_the_shipped_model_by_default(tmp_path):
+    result = cadenza("generate", "--seconds", "1", "--steps", "5", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "generate.json").read_text())
+    assert record["model"].endswith("tiny-piano-mel") and len(record["files"]) == 1

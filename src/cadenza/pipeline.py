@@ -25,7 +25,7 @@ from cadenza.representations import representation as build_representation
 from cadenza.sampling import sample, start_noise
 from cadenza.schedules import schedule
 
-SHIPPED = ("tiny-piano-mel", "tiny-piano-diffwave")
+SHIPPED = ("tiny-piano-mel",)
 """Models inside the package (see cadenza/models/README.md); the first is the default."""
 
 FORMAT = "cadenza-pipeline"
