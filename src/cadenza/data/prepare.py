@@ -53,11 +53,16 @@ def _chunks(wave: np.ndarray, samples: int) -> np.ndarray:
     return wave[:, : count * samples].reshape(wave.shape[0], count, samples).transpose(1, 0, 2)
 
 
+def _file_chunks(path: Path, sample_rate: int, samples: int, channels: int) -> torch.Tensor:
+    """A recording as (chunks, channels, samples) at the representation's rate."""
+    wave, _ = audio.load(path, sample_rate, channels=channels)
+    return torch.from_numpy(np.ascontiguousarray(_chunks(wave, samples)))
+
+
 def _encode_file(
     rep: Representation, path: Path, samples: int, channels: int, batch: int = 16
 ) -> torch.Tensor:
-    wave, _ = audio.load(path, rep.sample_rate, channels=channels)
-    chunks = torch.from_numpy(np.ascontiguousarray(_chunks(wave, samples)))
+    chunks = _file_chunks(path, rep.sample_rate, samples, channels)
     with torch.no_grad():
         parts = [rep.encode(chunks[i : i + batch]) for i in range(0, len(chunks), batch)]
     return torch.cat(parts) if parts else torch.empty(0)
@@ -138,12 +143,7 @@ def plan_cache(
         samples = round(chunk_seconds * rep.sample_rate)
         root = Path(manifest.root)
         batches = (
-            torch.from_numpy(
-                np.ascontiguousarray(
-                    _chunks(audio.load(root / e.path, rep.sample_rate, channels=channels)[0],
-                            samples)
-                )
-            )
+            _file_chunks(root / e.path, rep.sample_rate, samples, channels)
             for e in entries[:fit_files]
         )
         rep.fit(batch for batch in batches if len(batch))
