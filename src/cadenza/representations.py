@@ -199,7 +199,23 @@ class Waveform(Representation):
 # ------------------------------------------------------------------------------------ mel
 
 
-class Mel(Representation):
+class _CentredFrames(Representation):
+    """The time axis of a centred STFT: one frame per hop, plus one."""
+
+    hop_length: int
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    def frames(self, samples: int) -> int:
+        return samples // self.hop_length + 1
+
+    def samples_for_frames(self, frames: int) -> int:
+        return (frames - 1) * self.hop_length
+
+
+class Mel(_CentredFrames):
     """Log-mel spectrogram scaled as in Msanii: ``(batch, channels, n_mels, frames)`` in [-1, 1].
 
     ``log_mel``: log of the mel filterbank (``librosa.filters.mel``, Slaney) applied to
@@ -259,18 +275,6 @@ class Mel(Representation):
         self.register_buffer("momentum", torch.tensor(self.initial_momentum))
         self.register_buffer("updates", torch.tensor(0))
         self.register_buffer("frozen", torch.tensor(False))
-
-    # -- time axis
-
-    @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.hop_length
-
-    def frames(self, samples: int) -> int:
-        return samples // self.hop_length + 1
-
-    def samples_for_frames(self, frames: int) -> int:
-        return (frames - 1) * self.hop_length
 
     # -- analysis
 
@@ -477,7 +481,7 @@ class PackedMel(Mel):
 # ----------------------------------------------------------------------- complex STFT
 
 
-class ComplexSTFT(Representation):
+class ComplexSTFT(_CentredFrames):
     """EDMSound's STFT: ``alpha * |S|**beta * exp(i angle S)`` as real/imaginary channels.
 
     Output ``(batch, 2 * channels, n_fft // 2 + 1, frames)``: channel ``2c`` is the real and
@@ -505,15 +509,6 @@ class ComplexSTFT(Representation):
         self.pad_mode = pad_mode
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
-    @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.hop_length
-
-    def frames(self, samples: int) -> int:
-        return samples // self.hop_length + 1
-
-    def samples_for_frames(self, frames: int) -> int:
-        return (frames - 1) * self.hop_length
 
     def encode(self, wave: Tensor) -> Tensor:
         self._check_wave(wave)
