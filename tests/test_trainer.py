@@ -85,7 +85,7 @@ def oracle_data(count: int = 256) -> torch.Tensor:
 def test_a_small_network_learns_and_the_run_is_checkpointed(tmp_path):
     torch.manual_seed(0)
     config = TrainConfig(steps=150, batch_size=16, learning_rate=3e-3, warmup_steps=10,
-                         checkpoint_every=50, log_every=10)
+                         checkpoint_every=25, log_every=10, keep_checkpoints=3)
     trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
                       progress=False)
     trainer.train()
@@ -95,7 +95,7 @@ def test_a_small_network_learns_and_the_run_is_checkpointed(tmp_path):
     assert last < 0.5 * first, (first, last)  # eps-prediction loss starts near 1
     assert latest_checkpoint(tmp_path).name == "step-0000150"
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
-        "latest", "step-0000050", "step-0000100", "step-0000150"
+        "latest", "step-0000100", "step-0000125", "step-0000150"  # the three newest of six
     ]
 
 

@@ -103,3 +103,12 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     if not (folder / "state.json").exists():
         raise CheckpointError(f"{folder}: the latest checkpoint is incomplete or missing")
     return folder
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints (0 keeps them all)."""
+    if keep <= 0:
+        return
+    folders = sorted((run_dir / "checkpoints").glob("step-*"))
+    for folder in folders[:-keep]:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -36,6 +36,7 @@ from cadenza.checkpoint import (
     latest_checkpoint,
     load_tensors,
     mark_latest,
+    prune_checkpoints,
     read_json,
     unflatten_optimizer,
     write_checkpoint_folder,
@@ -65,6 +66,7 @@ class TrainConfig:
     mixed_precision: str = "no"  # no | bf16 | fp16
     seed: int = 0
     checkpoint_every: int = 500
+    keep_checkpoints: int = 3  # the newest N are kept; 0 keeps every one
     log_every: int = 10
     sample_every: int = 0  # 0: never
     max_bad_steps: int = 5
@@ -217,6 +219,7 @@ class Trainer:
                 },
             )
             mark_latest(self.run_dir, folder)
+            prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         self.accelerator.wait_for_everyone()
         return folder
 
