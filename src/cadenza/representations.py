@@ -278,11 +278,17 @@ class Mel(_CentredFrames):
 
     # -- analysis
 
+    def magnitude(self, wave: Tensor) -> Tensor:
+        """Linear STFT magnitude ``(batch, channels, n_fft // 2 + 1, frames)``: vocoder targets."""
+        self._check_wave(wave)
+        return _stft(wave, self.n_fft, self.hop_length, self.window, self.pad_mode).abs()
+
     def log_mel(self, wave: Tensor) -> Tensor:
         """Unscaled log-mel ``(batch, channels, n_mels, frames)``; what the statistics describe."""
-        self._check_wave(wave)
-        spectrum = _stft(wave, self.n_fft, self.hop_length, self.window, self.pad_mode)
-        mel = torch.matmul(self.mel_basis, spectrum.abs() ** self.power)
+        return self.log_mel_of_magnitude(self.magnitude(wave))
+
+    def log_mel_of_magnitude(self, magnitude: Tensor) -> Tensor:
+        mel = torch.matmul(self.mel_basis, magnitude**self.power)
         return torch.log(mel.clamp_min(self.log_floor))
 
     def scale(self, log_mel: Tensor) -> Tensor:

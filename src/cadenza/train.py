@@ -36,16 +36,9 @@ class VocoderObjective:
 
         rep = self.representation.to(wave.device)
         with torch.no_grad():
-            mel = rep.encode(wave)
-            target = self.magnitude(wave)
+            target = rep.magnitude(wave)
+            mel = rep.scale(rep.log_mel_of_magnitude(target))  # one STFT for both
         return vocoder_loss(network(mel), target)
-
-    def magnitude(self, wave: torch.Tensor) -> torch.Tensor:
-        rep = self.representation
-        flat = wave.reshape(-1, wave.shape[-1])
-        spectrum = torch.stft(flat, rep.n_fft, rep.hop_length, window=rep.window.to(wave.device),
-                              center=True, pad_mode="reflect", return_complex=True)
-        return spectrum.abs().reshape(*wave.shape[:-1], *spectrum.shape[-2:])
 
 
 def _dataset(preset: dict, data: Path, rep: Representation):
