@@ -89,7 +89,7 @@ def test_damaged_or_wrong_model_folders_are_clear_errors(trained, tmp_path):
         cadenza.load(broken)
 
 
-def test_the_vocoder_preset_learns_and_attaches_to_a_mel_model(trained, tmp_path):
+def test_the_vocoder_preset_learns_and_loads_back(trained, tmp_path):
     from cadenza.pipeline import load_vocoder
 
     corpus = trained[0].parent / "corpus" / "train"
