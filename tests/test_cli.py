@@ -18,7 +18,9 @@ def test_version():
     assert result.returncode == 0 and result.stdout.strip() == f"cadenza {__version__}"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["methods", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["demo", "--help"], ["methods", "--help"], ["extend", "--help"]]
+)
 def test_every_command_has_help(args):
     result = cadenza(*args)
     assert result.returncode == 0 and "Usage" in result.stdout
@@ -60,3 +62,48 @@ def test_generate_uses_the_shipped_model_by_default(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "generate.json").read_text())
     assert record["model"].endswith("tiny-piano-mel") and len(record["files"]) == 1
+
+
+@pytest.fixture(scope="module")
+def piano_wav(tmp_path_factory):
+    """Two seconds of a decaying tone at 22.05 kHz: the commands resample it to the model's."""
+    import numpy as np
+    import soundfile
+
+    path = tmp_path_factory.mktemp("input") / "tone.wav"
+    t = np.arange(2 * 22050) / 22050
+    soundfile.write(path, 0.2 * np.sin(2 * np.pi * 261.6 * t) * np.exp(-2 * (t % 0.5)), 22050)
+    return path
+
+
+EDITS = {
+    "extend": (["--seconds", "0.6", "--window", "2", "--context", "1.5"], 2.6),
+    "inpaint": (["--gaps", "0.5-0.8,1.2-1.5", "--strategy", "project"], 2.0),
+    "outpaint": (["--seconds", "0.5", "--side", "before", "--strategy", "repaint-fast"], 2.5),
+    "transfer": (["--strength", "0.4"], 2.0),
+    "interpolate": (["--ratio", "0.3"], 2.0),
+}
+
+
+@pytest.mark.parametrize("task", EDITS)
+def test_editing_commands_write_a_wav_and_a_record(task, piano_wav, tmp_path):
+    options, seconds = EDITS[task]
+    inputs = [str(piano_wav)] * (2 if task == "interpolate" else 1)
+    out = tmp_path / f"{task}.wav"
+    result = cadenza(task, *inputs, *options, "--steps", "6", "--seed", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / f"{task}.json").read_text())
+    assert record["task"] == task and record["model"].endswith("tiny-piano-mel")
+    edits_known_audio = task in ("extend", "inpaint", "outpaint")
+    assert record["sampler"] == ("ddpm" if edits_known_audio else "deis")
+    assert record["seed"] == 2 and record["steps"] == 6
+    assert record["inputs"] == inputs and record["cadenza"] == __version__
+    assert record["output_seconds"] == pytest.approx(seconds, abs=1e-4)
+    assert set(record["timings_seconds"]) == {"load", "run"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{task}.json", f"{task}.wav"]
+
+
+def test_editing_errors_name_the_input_file(tmp_path):
+    result = cadenza("transfer", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "o.wav"))
+    assert result.returncode == 2 and "missing.wav" in result.stderr
+    assert "Traceback" not in result.stderr

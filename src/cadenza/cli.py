@@ -219,6 +219,167 @@ def generate(
     typer.echo("\n".join(paths))
 
 
+# ---------------------------------------------------------------------------- editing
+# The editing commands share their options; each one is a thin call of a Pipeline method.
+
+MODEL = typer.Option(None, help="A trained model folder (default: the shipped piano).")
+SEED = typer.Option(0, help="The same seed gives the same audio.")
+STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
+SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
+STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
+                        "repaint, repaint-fast (RePaint's fidelity at about 1/6 of its cost), "
+                        "interp or project.")
+JUMP_LENGTH = typer.Option(10, help="repaint: steps between jumps back up.")
+RESAMPLE = typer.Option(10, help="repaint: passes over each jump.")
+LAMBDA_CURVE = typer.Option("seed", help="interp: the lambda curve, seed or linear.")
+STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
+                                  "1 starts from noise, small stays close to the input.")
+
+
+def _strategy_options(strategy: str, jump_length: int, resample: int, lambda_curve: str) -> dict:
+    """The strategy and only the options that apply to it."""
+    if strategy == "repaint":
+        return {"strategy": strategy, "jump_length": jump_length, "resample": resample}
+    if strategy == "interp":
+        return {"strategy": strategy, "lambda_curve": lambda_curve}
+    return {"strategy": strategy}
+
+
+def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
+              sampler: str | None, steps: int | None, options: dict, call) -> None:
+    """Load the model, read ``inputs`` at its rate, ``call(pipeline, *waves, **settings)``, and
+    write the wav (unless the call streamed it) and ``out`` with a .json suffix beside it."""
+    import time
+
+    import torch
+
+    from cadenza.data import audio
+    from cadenza.pipeline import EDIT_SAMPLER, load, shipped
+    from cadenza.report import write_json_atomic
+
+    if out.suffix.lower() != ".wav":
+        raise ValueError(f"--out must name a .wav file, got {out}")
+    for path in inputs:  # a wrong file fails before the model loads
+        audio.info(path)
+    model = model or shipped()
+    started = time.perf_counter()
+    pipeline = load(model)
+    waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
+                                         channels=pipeline.channels)[0]) for path in inputs]
+    loaded = time.perf_counter()
+    known_region = task in ("extend", "inpaint", "outpaint")
+    default_sampler = EDIT_SAMPLER if known_region else pipeline.sampler
+    settings = {"seed": seed, "sampler": sampler or default_sampler,
+                "steps": steps or pipeline.steps}
+    result = call(pipeline, *waves, **settings, **options)
+    if not isinstance(result, Path):
+        result = audio.write(out, result.numpy(), pipeline.sample_rate)
+    finished = time.perf_counter()
+    write_json_atomic(out.with_suffix(".json"), {
+        "task": task, "model": str(model), **settings, **options,
+        "inputs": [str(path) for path in inputs],
+        "input_seconds": [round(wave.shape[-1] / pipeline.sample_rate, 6) for wave in waves],
+        "output": str(result),
+        "output_seconds": round(audio.info(result).seconds, 6),
+        "timings_seconds": {"load": round(loaded - started, 3),
+                            "run": round(finished - loaded, 3)},
+        "cadenza": __version__,
+    })
+    typer.echo(str(result))
+
+
+def _parse_gaps(text: str) -> list[tuple[float, float]]:
+    try:
+        pairs = [part.split("-") for part in text.split(",") if part.strip()]
+        return [(float(start), float(end)) for start, end in pairs]
+    except ValueError:
+        raise ValueError(f"--gaps takes start-end seconds, comma-separated (e.g. 3-5,6.5-7), "
+                         f"got {text!r}") from None
+
+
+@app.command()
+def extend(
+    prompt: Path = typer.Argument(..., help="Audio to continue."),
+    seconds: float = typer.Option(..., help="Seconds of new audio to add."),
+    out: Path = typer.Option(..., help="The wav to write (streamed; a .json goes beside it)."),
+    window: float = typer.Option(5.0, help="Seconds sampled per pass."),
+    context: float = typer.Option(4.0, help="Seconds of each window that are known audio."),
+    regenerate_context: bool = typer.Option(
+        False, help="The seed authors' way: each pass rewrites the last context seconds."),
+    crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Continue a piece without length limit, a window at a time."""
+    options = {"seconds": seconds, "window_seconds": window, "context_seconds": context,
+               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade,
+               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
+    _run_edit("extend", model, [prompt], out, seed, sampler, steps, options,
+              lambda pipeline, wave, **kw: pipeline.extend(wave, out=out, progress=True, **kw))
+
+
+@app.command()
+def inpaint(
+    audio: Path = typer.Argument(..., help="Audio with parts to redo."),
+    gaps: str = typer.Option(..., help="Spans to regenerate, in seconds: 3-5,6.5-7."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Regenerate spans of a recording; everything outside them is kept."""
+    options = {"gaps": _parse_gaps(gaps),
+               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
+    _run_edit("inpaint", model, [audio], out, seed, sampler, steps, options,
+              lambda pipeline, wave, **kw: pipeline.inpaint(wave, progress=True, **kw))
+
+
+@app.command()
+def outpaint(
+    audio: Path = typer.Argument(..., help="Audio to add to."),
+    seconds: float = typer.Option(..., help="Seconds of new audio."),
+    side: str = typer.Option("after", help="after or before the audio."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Add new audio before or after a recording, in one pass."""
+    options = {"seconds": seconds, "side": side,
+               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
+    _run_edit("outpaint", model, [audio], out, seed, sampler, steps, options,
+              lambda pipeline, wave, **kw: pipeline.outpaint(wave, progress=True, **kw))
+
+
+@app.command()
+def transfer(
+    audio: Path = typer.Argument(..., help="Audio to restyle."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    strength: float = STRENGTH,
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+) -> None:
+    """Audio-to-audio: noise a recording part-way and let the model redo it (SDEdit)."""
+    _run_edit("transfer", model, [audio], out, seed, sampler, steps, {"strength": strength},
+              lambda pipeline, wave, **kw: pipeline.transfer(wave, progress=True, **kw))
+
+
+@app.command()
+def interpolate(
+    a: Path = typer.Argument(..., help="First audio (ratio 0)."),
+    b: Path = typer.Argument(..., help="Second audio (ratio 1)."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    ratio: float = typer.Option(0.5, help="Where between A (0) and B (1)."),
+    mode: str = typer.Option("slerp", help="slerp or linear mixing of the noisy encodings."),
+    strength: float = STRENGTH,
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+) -> None:
+    """Blend two recordings (cropped to the shorter one) through the model."""
+    _run_edit("interpolate", model, [a, b], out, seed, sampler, steps,
+              {"ratio": ratio, "strength": strength, "mode": mode},
+              lambda pipeline, a, b, **kw: pipeline.interpolate(a, b, progress=True, **kw))
+
+
 @app.command()
 def methods() -> None:
     """List the samplers."""

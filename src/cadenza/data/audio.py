@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,21 +123,44 @@ def write(
 
     ``subtype`` is ``pcm16``, ``pcm24`` or ``float``. Integer formats clip to [-1, 1].
     """
-    if subtype not in WAV_SUBTYPES:
-        raise ValueError(f"unknown wav subtype {subtype!r}; choose {', '.join(WAV_SUBTYPES)}")
-    path = Path(path)
     wave = np.asarray(wave, dtype=np.float32)
     if wave.ndim == 1:
         wave = wave[None]
-    if subtype != "float":
-        wave = np.clip(wave, -1.0, 1.0)
+    with open_wav(path, sample_rate, wave.shape[0], subtype) as append:
+        append(wave)
+    return Path(path)
+
+
+@contextmanager
+def open_wav(
+    path: str | os.PathLike, sample_rate: int, channels: int, subtype: str = "pcm16"
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write a wav piece by piece: yields ``append(wave)`` taking ``(channels, samples)`` chunks.
+
+    The file grows in a temporary file in the same folder and is renamed to ``path`` when the
+    block ends without error (removed otherwise), so memory stays flat however long the audio
+    and nothing half-written is ever left at ``path``. Integer subtypes clip to [-1, 1].
+    """
+    if subtype not in WAV_SUBTYPES:
+        raise ValueError(f"unknown wav subtype {subtype!r}; choose {', '.join(WAV_SUBTYPES)}")
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wav", dir=path.parent)
     os.close(handle)
+
+    def append_to(file: soundfile.SoundFile) -> Callable[[np.ndarray], None]:
+        def append(wave: np.ndarray) -> None:
+            wave = np.asarray(wave, dtype=np.float32).reshape(channels, -1)
+            # libsndfile does not clip out-of-range floats when it writes integer formats.
+            file.write((wave if subtype == "float" else np.clip(wave, -1.0, 1.0)).T)
+
+        return append
+
     try:
-        soundfile.write(temporary, wave.T, sample_rate, subtype=WAV_SUBTYPES[subtype], format="WAV")
+        with soundfile.SoundFile(temporary, "w", sample_rate, channels,
+                                 WAV_SUBTYPES[subtype], format="WAV") as file:
+            yield append_to(file)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path

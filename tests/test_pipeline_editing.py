@@ -1,0 +1,170 @@
+"""The editing tasks of a Pipeline: inpaint, outpaint, extend, transfer, interpolate."""
+
+import math
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+import cadenza
+from cadenza.data import audio
+from cadenza.networks import network
+from cadenza.pipeline import Pipeline, shipped
+from cadenza.representations import representation
+
+STEPS = 6  # the shipped model's fewest steps that still give sane audio (3 or 4 blow up)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return cadenza.load(shipped())
+
+
+def tone(pipeline, seconds: float = 2.0, pitch: float = 261.6, decay: float = 2.0) -> torch.Tensor:
+    """A mono piano-like tone, one note every half second: (1, samples)."""
+    t = torch.arange(round(seconds * pipeline.sample_rate)) / pipeline.sample_rate
+    return (0.2 * torch.sin(2 * math.pi * pitch * t) * torch.exp(-decay * (t % 0.5)))[None]
+
+
+def distance(pipeline, a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute difference of the two clips' encodings (mel: phase does not count)."""
+    encode = pipeline.representation.encode
+    return float((encode(a[None]) - encode(b[None])).abs().mean())
+
+
+EXTEND = {"window_seconds": 2.0, "context_seconds": 1.5, "steps": STEPS}
+
+
+def test_extend_is_prompt_plus_seconds_with_the_prompt_verbatim(pipeline):
+    prompt = tone(pipeline)
+    added = round(1.3 * pipeline.sample_rate)  # not a whole number of 0.5 s passes
+    kept = pipeline.extend(prompt, 1.3, **EXTEND)
+    assert kept.shape == (1, prompt.shape[-1] + added)
+    assert torch.equal(kept[:, : prompt.shape[-1]], prompt)
+    assert kept[:, prompt.shape[-1]:].abs().max() > 0
+
+    rewritten = pipeline.extend(prompt, 1.3, keep_prompt=False, **EXTEND)
+    assert rewritten.shape == kept.shape
+    context = round(1.5 * pipeline.sample_rate)
+    assert torch.equal(rewritten[:, : prompt.shape[-1] - context],
+                       prompt[:, : prompt.shape[-1] - context])
+    assert not torch.equal(rewritten[:, -context:], prompt[:, -context:])
+
+
+def test_extend_streamed_to_disk_equals_extend_in_memory(pipeline, tmp_path):
+    prompt = tone(pipeline)
+    path = pipeline.extend(prompt, 1.0, out=tmp_path / "long.wav", **EXTEND)
+    assert path == tmp_path / "long.wav"
+    in_memory = audio.write(tmp_path / "memory.wav", pipeline.extend(prompt, 1.0, **EXTEND).numpy(),
+                            pipeline.sample_rate)
+    streamed, rate = soundfile.read(path, dtype="float32")
+    assert rate == pipeline.sample_rate
+    assert np.array_equal(streamed, soundfile.read(in_memory, dtype="float32")[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav", "memory.wav"]
+
+
+def test_a_failed_stream_leaves_no_file(pipeline, tmp_path):
+    with pytest.raises(ValueError, match="strategy"):
+        pipeline.extend(tone(pipeline), 1.0, out=tmp_path / "x.wav", strategy="nope", **EXTEND)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_prompt_shorter_than_the_context_is_refused_with_the_minimum(pipeline):
+    with pytest.raises(ValueError, match=r"at least context_seconds = 1\.5 s"):
+        pipeline.extend(tone(pipeline, 1.0), 1.0, **EXTEND)
+
+
+TASKS = {
+    "inpaint": lambda p, x, **kw: p.inpaint(x, [(0.5, 1.0)], **kw),
+    "outpaint": lambda p, x, **kw: p.outpaint(x, 0.5, **kw),
+    "extend": lambda p, x, **kw: p.extend(x, 0.6, window_seconds=2.0, context_seconds=1.5, **kw),
+    "repaint": lambda p, x, **kw: p.inpaint(x, [(0.5, 1.0)], strategy="repaint", jump_length=2,
+                                            resample=2, **kw),
+    "transfer": lambda p, x, **kw: p.transfer(x, 0.5, **kw),
+    "interpolate": lambda p, x, **kw: p.interpolate(x, x.flip(-1), 0.5, **kw),
+}
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_the_same_seed_gives_the_same_audio(pipeline, task):
+    run, prompt = TASKS[task], tone(pipeline)
+    first = run(pipeline, prompt, seed=3, steps=STEPS)
+    assert torch.equal(first, run(pipeline, prompt, seed=3, steps=STEPS))
+    assert not torch.equal(first, run(pipeline, prompt, seed=4, steps=STEPS))
+
+
+def test_inpaint_keeps_the_audio_outside_the_gaps_bit_exact(pipeline):
+    clip, rate = tone(pipeline), pipeline.sample_rate
+    gaps = [(0.5, 0.8), (1.2, 1.5)]
+    result = pipeline.inpaint(clip, gaps, steps=STEPS)
+    assert result.shape == clip.shape
+    inside = torch.zeros(clip.shape[-1], dtype=torch.bool)
+    for start, end in gaps:
+        inside[round(start * rate): round(end * rate)] = True
+    assert torch.equal(result[:, ~inside], clip[:, ~inside])
+    fade = round(0.02 * rate)  # the crossfades lie inside the gaps
+    middle = slice(round(0.5 * rate) + fade, round(0.8 * rate) - fade)
+    assert (result[:, middle] - clip[:, middle]).abs().mean() > 1e-3
+
+
+def test_inpaint_takes_batches(pipeline):
+    clips = torch.stack([tone(pipeline), tone(pipeline, pitch=392.0)])
+    assert pipeline.inpaint(clips, [(0.5, 1.0)], steps=STEPS).shape == clips.shape
+
+
+@pytest.mark.parametrize("gaps", [[], [(1.0, 0.5)], [(0.5, 0.5)], [(1.5, 2.5)], [(-0.1, 0.2)]])
+def test_empty_or_outside_gaps_are_refused(pipeline, gaps):
+    with pytest.raises(ValueError, match="gap"):
+        pipeline.inpaint(tone(pipeline), gaps, steps=STEPS)
+
+
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_outpaint_adds_exactly_the_seconds_asked_for(pipeline, side):
+    clip = tone(pipeline, 1.5)
+    result = pipeline.outpaint(clip, 0.77, side, steps=STEPS)
+    assert result.shape[-1] == clip.shape[-1] + round(0.77 * pipeline.sample_rate)
+    known = result[:, : clip.shape[-1]] if side == "after" else result[:, -clip.shape[-1]:]
+    assert torch.equal(known, clip)
+
+
+def test_transfer_with_a_small_strength_stays_closer_to_the_input(pipeline):
+    clip = tone(pipeline)
+    near = pipeline.transfer(clip, 0.2, steps=STEPS)
+    far = pipeline.transfer(clip, 1.0, steps=STEPS)
+    assert near.shape == far.shape == clip.shape
+    assert distance(pipeline, near, clip) < distance(pipeline, far, clip)
+    with pytest.raises(ValueError, match="strength"):
+        pipeline.transfer(clip, 0.0)
+
+
+@pytest.mark.parametrize("mode", ["slerp", "linear"])
+def test_interpolation_ends_lie_near_their_own_side(pipeline, mode):
+    a, b = tone(pipeline, pitch=196.0), tone(pipeline, 2.3, pitch=784.0)
+    at_a = pipeline.interpolate(a, b, 0.0, mode=mode, steps=STEPS)
+    at_b = pipeline.interpolate(a, b, 1.0, mode=mode, steps=STEPS)
+    assert at_a.shape == at_b.shape == a.shape  # cropped to the shorter clip
+    b = b[:, : a.shape[-1]]
+    # Compared with each other: the tiny model pulls every output towards its own sound.
+    assert distance(pipeline, at_a, a) < distance(pipeline, at_b, a)
+    assert distance(pipeline, at_b, b) < distance(pipeline, at_a, b)
+
+
+def tiny_waveform_pipeline() -> Pipeline:
+    torch.manual_seed(0)
+    net = network("diffwave", residual_layers=2, residual_channels=8)
+    torch.nn.init.normal_(net.output_projection.weight, std=0.1)  # not the fresh all-zero output
+    return Pipeline(representation("waveform", sample_rate=8000), net, "edm", {}, sigma_data=0.5,
+                    sampler="euler", steps=4, schedule_kind="karras")
+
+
+def test_a_waveform_model_pastes_without_crossfades():
+    pipeline = tiny_waveform_pipeline()
+    clip = 0.3 * torch.sin(torch.arange(8000) / 5.0)[None]
+    result = pipeline.inpaint(clip, [(0.25, 0.5)])
+    first, last = 2000, 4000
+    assert torch.equal(result[:, :first], clip[:, :first])
+    assert torch.equal(result[:, last:], clip[:, last:])
+    assert not torch.isclose(result[:, first], clip[:, first])  # new from the gap's first sample
+    extended = pipeline.extend(clip, 0.3, window_seconds=0.5, context_seconds=0.4)
+    assert extended.shape[-1] == 8000 + 2400 and torch.equal(extended[:, :8000], clip)
