@@ -1,0 +1,156 @@
+"""Continuity: does a continuation carry on its prompt, or just follow it?
+
+Extension (seed 003) and outpainting should continue the piece: same key, same pace, same
+loudness, and no audible seam. ``continuity`` measures each, model-free:
+
+- harmony: cosine of the mean chroma vectors, and the Krumhansl–Kessler key of each side
+  (``key_agrees``; ``key_correlation`` is how well the continuation fits the prompt's key
+  profile, a graded version);
+- pace: onset rate (librosa onset detection) of each side and their ratio (1 is ideal);
+- loudness: RMS level in dB just before and just after the seam, and the jump;
+- seam: spectral flux (positive log-mel change, librosa's onset strength) across the seam
+  relative to the flux elsewhere in the joined audio. Flux is spiky, so the seam's value (the
+  largest flux among the frames whose window covers the seam) is compared with the same
+  statistic over every other stretch of that many frames (their median): 1 or below for a
+  seam no more abrupt than the music around it, well above 1 for an audible cut.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from cadenza.metrics._arrays import as_mono
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# Krumhansl and Kessler (1982) probe-tone profiles, tonic first.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def mean_chroma(
+    wave: np.ndarray, sample_rate: int, n_fft: int = 4096, hop_length: int = 512
+) -> np.ndarray:
+    """Mean chroma ``(12,)`` of one clip, C first (tuning fixed at A440)."""
+    chroma = librosa.feature.chroma_stft(y=as_mono(wave), sr=sample_rate, n_fft=n_fft,
+                                         hop_length=hop_length, tuning=0.0)
+    return chroma.mean(axis=1)
+
+
+def _key_profiles() -> tuple[list[str], np.ndarray]:
+    names, profiles = [], []
+    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+        for tonic in range(12):
+            names.append(f"{PITCH_CLASSES[tonic]} {mode}")
+            profiles.append(np.roll(profile, tonic))
+    return names, np.array(profiles)
+
+
+def _correlation(x: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+    x = x - x.mean()
+    profiles = profiles - profiles.mean(axis=-1, keepdims=True)
+    norms = np.linalg.norm(profiles, axis=-1) * max(float(np.linalg.norm(x)), 1e-12)
+    return profiles @ x / norms
+
+
+def estimate_key(chroma: np.ndarray) -> tuple[str, float]:
+    """Krumhansl–Schmuckler key of a mean chroma vector: ``("A minor", correlation)``."""
+    names, profiles = _key_profiles()
+    scores = _correlation(np.asarray(chroma, dtype=np.float64), profiles)
+    best = int(np.argmax(scores))
+    return names[best], float(scores[best])
+
+
+def onset_rate(wave: np.ndarray, sample_rate: int, hop_length: int = 512) -> float:
+    """Detected onsets per second."""
+    wave = as_mono(wave)
+    onsets = librosa.onset.onset_detect(y=wave, sr=sample_rate, hop_length=hop_length)
+    return len(onsets) / (len(wave) / sample_rate)
+
+
+def level_db(wave: np.ndarray) -> float:
+    """RMS level in dB full scale (−inf for silence)."""
+    rms = float(np.sqrt(np.mean(np.square(wave))))
+    return float(20 * np.log10(rms)) if rms > 0 else float("-inf")
+
+
+def seam_flux(
+    joined: np.ndarray, seam: int, sample_rate: int, n_fft: int = 2048, hop_length: int = 512
+) -> tuple[float, float]:
+    """Spectral flux at sample ``seam`` of ``joined`` and its typical value elsewhere.
+
+    Returns ``(seam value, median over other stretches)``: both are the largest flux among
+    ``k`` consecutive frames, ``k`` being the number of frames whose window covers the seam.
+    """
+    flux = librosa.onset.onset_strength(y=as_mono(joined), sr=sample_rate, n_fft=n_fft,
+                                        hop_length=hop_length)
+    # Frame t is centred on sample t·hop (centred STFT) and its flux compares it with frame
+    # t − 1, so frames first..last see the seam in their window or their predecessor's.
+    first = max(0, int(np.ceil((seam - n_fft / 2) / hop_length)))
+    last = min(len(flux) - 1, int(np.floor((seam + n_fft / 2) / hop_length)) + 1)
+    k = last - first + 1
+    windows = np.lib.stride_tricks.sliding_window_view(flux, k).max(axis=1)
+    starts = np.arange(len(windows))
+    elsewhere = windows[(starts + k <= first) | (starts > last)]  # stretches clear of the seam
+    typical = float(np.median(elsewhere)) if elsewhere.size else float("nan")
+    return float(windows[first]), typical
+
+
+def continuity(
+    prompt: np.ndarray,
+    continuation: np.ndarray,
+    sample_rate: int,
+    seam_seconds: float = 0.5,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+) -> dict[str, float | bool | str]:
+    """How well ``continuation`` continues ``prompt`` (each one clip, mono or channels-first).
+
+    ``seam_seconds`` is the stretch either side of the seam whose loudness is compared. Keys
+    of the result: ``chroma_cosine`` (1 is best), ``key_prompt``, ``key_continuation``,
+    ``key_agrees``, ``key_correlation`` (of the continuation with the prompt's key profile,
+    up to 1), ``onset_rate_prompt``, ``onset_rate_continuation`` (per second),
+    ``onset_rate_ratio`` (continuation / prompt; 1 is best, inf if only the continuation has
+    onsets, nan if neither), ``loudness_before_db``, ``loudness_after_db``,
+    ``loudness_jump_db`` (after − before; 0 is best), ``seam_flux``, ``flux_elsewhere``,
+    ``seam_flux_ratio`` (1 or below is good).
+    """
+    prompt, continuation = as_mono(prompt, "prompt"), as_mono(continuation, "continuation")
+    chroma_prompt = mean_chroma(prompt, sample_rate, hop_length=hop_length)
+    chroma_continuation = mean_chroma(continuation, sample_rate, hop_length=hop_length)
+    norms = np.linalg.norm(chroma_prompt) * np.linalg.norm(chroma_continuation)
+    chroma_cosine = float(chroma_prompt @ chroma_continuation / norms) if norms > 0 else 0.0
+    key_prompt, _ = estimate_key(chroma_prompt)
+    key_continuation, _ = estimate_key(chroma_continuation)
+    names, profiles = _key_profiles()
+    key_correlation = float(_correlation(chroma_continuation,
+                                         profiles[names.index(key_prompt)][None])[0])
+
+    rate_prompt = onset_rate(prompt, sample_rate, hop_length)
+    rate_continuation = onset_rate(continuation, sample_rate, hop_length)
+    if rate_prompt > 0:
+        ratio = rate_continuation / rate_prompt
+    else:
+        ratio = float("inf") if rate_continuation > 0 else float("nan")
+
+    span = max(1, round(seam_seconds * sample_rate))
+    before, after = level_db(prompt[-span:]), level_db(continuation[:span])
+
+    flux, elsewhere = seam_flux(np.concatenate([prompt, continuation]), len(prompt),
+                                sample_rate, n_fft, hop_length)
+    return {
+        "chroma_cosine": chroma_cosine,
+        "key_prompt": key_prompt,
+        "key_continuation": key_continuation,
+        "key_agrees": key_prompt == key_continuation,
+        "key_correlation": key_correlation,
+        "onset_rate_prompt": rate_prompt,
+        "onset_rate_continuation": rate_continuation,
+        "onset_rate_ratio": ratio,
+        "loudness_before_db": before,
+        "loudness_after_db": after,
+        "loudness_jump_db": after - before,
+        "seam_flux": flux,
+        "flux_elsewhere": elsewhere,
+        "seam_flux_ratio": flux / elsewhere if elsewhere > 0 else float("nan"),
+    }

@@ -1,0 +1,192 @@
+"""Embedders: clips ``(n, samples)`` at the embedder's sample rate → embeddings ``(n, dim)``.
+
+Distances such as FAD and KID are only as meaningful as the embedding they are computed on, so
+embedders are pluggable: anything with a ``name``, a ``sample_rate`` and ``__call__(clips)``
+is an ``Embedder``. Clips must already be at ``sample_rate`` (resample with
+``cadenza.data.audio.resample``).
+
+``MelStats`` needs no model: per-frame log-mel, MFCC, chroma and spectral shape (centroid,
+bandwidth, flatness, roll-off), summarised per clip by their mean and standard deviation. It
+is cheap and deterministic; it sees timbre, loudness and harmony but not musical structure,
+and its numbers are not comparable with FAD computed on VGGish or CLAP.
+
+Third-party models (VGGish, CLAP, PANNs, EnCodec) are never downloaded by cadenza:
+``third_party`` explains how they can be brought in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, Protocol, runtime_checkable
+
+import librosa
+import numpy as np
+
+from cadenza.metrics._arrays import as_clips
+
+THIRD_PARTY_MODELS = ("vggish", "clap", "panns", "encodec")
+_PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Clips ``(n, samples)`` at ``sample_rate`` → one embedding per clip ``(n, dim)``."""
+
+    name: str
+    sample_rate: int
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class FrameEmbedder(Embedder, Protocol):
+    """An embedder that also gives its per-frame features ``(n, frames, dim)``."""
+
+    def frames(self, clips: np.ndarray) -> np.ndarray: ...
+
+
+class ThirdPartyModelError(RuntimeError):
+    """A third-party embedding model that cadenza cannot load here; the message says why."""
+
+
+class MelStats:
+    """Model-free clip embedding: mean and std over frames of log-mel, MFCC, chroma, shape.
+
+    Per frame: ``n_mels`` log-mel values (natural log of the magnitude mel, floor 1e-5, as in
+    ``cadenza.representations.Mel``), ``n_mfcc`` MFCCs, 12 chroma values, and the logs of the
+    spectral centroid, bandwidth and roll-off (Hz) and of the spectral flatness. Logs keep every
+    feature on a scale of a few units, so no single feature dominates distances through its
+    units. The clip embedding is ``[mean over frames, std over frames]``, ``2 · frame_dim``.
+
+    ``top_db``: if set, spectrogram bins more than ``top_db`` below the clip's peak are zeroed
+    before any feature, so low-level noise and artefacts are ignored (copy detection); left
+    unset, everything counts (quality metrics, which should notice added noise).
+    """
+
+    name = "mel_stats"
+
+    def __init__(
+        self,
+        sample_rate: int = 22050,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        n_mels: int = 64,
+        n_mfcc: int = 20,
+        batch_size: int = 16,
+        top_db: float | None = None,
+    ) -> None:
+        self.sample_rate = int(sample_rate)
+        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        self.n_mels, self.n_mfcc = int(n_mels), int(n_mfcc)
+        self.batch_size = int(batch_size)
+        self.top_db = None if top_db is None else float(top_db)
+        self._mel_basis = librosa.filters.mel(sr=self.sample_rate, n_fft=self.n_fft,
+                                              n_mels=self.n_mels)
+
+    @property
+    def frame_names(self) -> list[str]:
+        return [
+            *(f"log_mel_{i}" for i in range(self.n_mels)),
+            *(f"mfcc_{i}" for i in range(self.n_mfcc)),
+            *(f"chroma_{name}" for name in _PITCH_CLASSES),
+            "log_centroid", "log_bandwidth", "log_flatness", "log_rolloff",
+        ]
+
+    @property
+    def names(self) -> list[str]:
+        """What each dimension of a clip embedding is."""
+        return [f"{stat}:{name}" for stat in ("mean", "std") for name in self.frame_names]
+
+    @property
+    def dim(self) -> int:
+        return 2 * len(self.frame_names)
+
+    def _frames(self, clips: np.ndarray) -> np.ndarray:
+        magnitude = np.abs(librosa.stft(clips, n_fft=self.n_fft, hop_length=self.hop_length))
+        if self.top_db is not None:
+            peak = magnitude.max(axis=(1, 2), keepdims=True)
+            magnitude = np.where(magnitude >= peak * 10 ** (-self.top_db / 20), magnitude, 0.0)
+        power = magnitude**2
+        mel = self._mel_basis @ magnitude  # broadcasts over clips; einsum is far slower
+        mel_power = self._mel_basis @ power
+        mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel_power, top_db=None),
+                                    n_mfcc=self.n_mfcc)
+        # tuning=0: an estimated tuning would make a clip's features depend on its batch.
+        chroma = librosa.feature.chroma_stft(S=power, sr=self.sample_rate, n_fft=self.n_fft,
+                                             tuning=0.0)
+        shape = [
+            librosa.feature.spectral_centroid(S=magnitude, sr=self.sample_rate),
+            librosa.feature.spectral_bandwidth(S=magnitude, sr=self.sample_rate),
+            librosa.feature.spectral_flatness(S=magnitude),
+            librosa.feature.spectral_rolloff(S=magnitude, sr=self.sample_rate),
+        ]
+        # Silent frames have centroid 0 and flatness 0: floor them before the log.
+        floors = (1.0, 1.0, 1e-10, 1.0)
+        shape = [np.log(np.maximum(v, floor)) for v, floor in zip(shape, floors, strict=True)]
+        features = np.concatenate([np.log(np.maximum(mel, 1e-5)), mfcc, chroma, *shape], axis=1)
+        return features.transpose(0, 2, 1)
+
+    def frames(self, clips: np.ndarray) -> np.ndarray:
+        """Per-frame features ``(n, frames, len(frame_names))``, float64."""
+        clips = as_clips(clips)
+        # Batches bound the memory of the STFTs of many long clips.
+        return np.concatenate([
+            self._frames(clips[start:start + self.batch_size])
+            for start in range(0, len(clips), self.batch_size)
+        ])
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray:
+        """Clip embeddings ``(n, dim)``: mean then std of the frame features."""
+        frames = self.frames(clips)
+        return np.concatenate([frames.mean(axis=1), frames.std(axis=1)], axis=1)
+
+    def __repr__(self) -> str:
+        return (f"MelStats(sample_rate={self.sample_rate}, n_fft={self.n_fft}, "
+                f"hop_length={self.hop_length}, n_mels={self.n_mels}, n_mfcc={self.n_mfcc}, "
+                f"top_db={self.top_db})")
+
+
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {"mel_stats": MelStats}
+
+
+def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoReturn:
+    """A third-party embedding model (VGGish, CLAP, PANNs, EnCodec); never downloaded.
+
+    Such models load only from weights already on disk at ``path``, or through ``fadtk`` if it
+    is installed. cadenza ships no loader for either yet, so this raises
+    ``ThirdPartyModelError`` with what to do instead: compute the embeddings with the model's
+    own package (offline, from local weights) and pass the arrays to the metrics, which take
+    embeddings, or implement the ``Embedder`` protocol around the model.
+    """
+    what = model or "a third-party model"
+    where = "no weights path given" if path is None else (
+        f"weights at {path}" if Path(path).exists() else f"nothing at {path}"
+    )
+    fadtk = importlib.util.find_spec("fadtk") is not None
+    raise ThirdPartyModelError(
+        f"cannot load {what} ({where}). cadenza never downloads embedding models; "
+        f"{', '.join(m.upper() for m in THIRD_PARTY_MODELS)} are used only from a local "
+        "weights path or through fadtk. "
+        + ("fadtk is installed, but cadenza has no fadtk adapter yet. " if fadtk
+           else "fadtk is not installed. ")
+        + "Compute the embeddings with the model's own package from local weights and pass "
+        "the (n, dim) arrays to cadenza.metrics (fad, kid, ...), or wrap the model in a class "
+        "with name, sample_rate and __call__(clips) -> (n, dim) (the Embedder protocol). "
+        "The model-free embedder 'mel_stats' needs nothing."
+    )
+
+
+def embedder(name: str, **options) -> Embedder:
+    """An embedder by name: ``mel_stats`` (options go to ``MelStats``); third-party names
+    (``vggish``, ``clap``, ``panns``, ``encodec``, option ``path``) go to ``third_party``."""
+    key = name.lower()
+    if key in EMBEDDERS:
+        return EMBEDDERS[key](**options)
+    if key in THIRD_PARTY_MODELS:
+        return third_party(options.get("path"), model=key)
+    raise ValueError(
+        f"unknown embedder {name!r}; choose {', '.join((*EMBEDDERS, *THIRD_PARTY_MODELS))}"
+    )

@@ -1,0 +1,45 @@
+import numpy as np
+
+from cadenza.metrics.continuity import continuity, estimate_key, mean_chroma
+
+RATE = 22050
+PROGRESSION = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))  # I IV V I, semitones
+
+
+def piece(tonic: int, notes_per_second: float, level_db: float, seed: int,
+          seconds: float = 4.0) -> np.ndarray:
+    """A bass and a melody over I-IV-V-I in the major key ``tonic`` (0 = C), two notes a chord."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    out = np.zeros_like(t)
+    for i, start in enumerate(np.arange(0, seconds, 1 / notes_per_second)):
+        chord = PROGRESSION[(i // 2) % 4]
+        since = t - start
+        envelope = np.where(since >= 0, np.minimum(since / 0.005, 1) * np.exp(-3 * since), 0)
+        for midi in (48 + tonic + chord[0], 60 + tonic + chord[rng.integers(0, 3)]):
+            frequency = 440 * 2 ** ((midi - 69) / 12)
+            out += envelope * sum(np.sin(2 * np.pi * h * frequency * t) / h**2 for h in (1, 2, 3))
+    return out / np.sqrt(np.mean(out**2)) * 10 ** (level_db / 20)
+
+
+def test_key_estimate_finds_the_tonic_of_a_cadence():
+    assert estimate_key(mean_chroma(piece(0, 4, -20, seed=0), RATE))[0] == "C major"
+    assert estimate_key(mean_chroma(piece(7, 4, -20, seed=0), RATE))[0] == "G major"
+
+
+def test_a_real_continuation_scores_better_than_another_piece():
+    # C major at 4 notes a second, against F# major at 2.5, 8 dB quieter. Both cut between
+    # notes, so the seam is not an onset of either.
+    same, other = piece(0, 4, -20, seed=1), piece(6, 2.5, -28, seed=2)
+    seam = round(2.1 * RATE)
+    prompt = same[:seam]
+    real = continuity(prompt, same[seam:], RATE)
+    fake = continuity(prompt, other[round(1.1 * RATE):][: same.size - seam], RATE)
+
+    assert real["chroma_cosine"] > fake["chroma_cosine"] + 0.2
+    assert real["key_agrees"] and real["key_prompt"] == "C major"
+    assert not fake["key_agrees"]
+    assert real["key_correlation"] > 0.5 > fake["key_correlation"]
+    assert abs(np.log(real["onset_rate_ratio"])) < 0.2 < abs(np.log(fake["onset_rate_ratio"]))
+    assert abs(real["loudness_jump_db"]) < 3 < abs(fake["loudness_jump_db"])
+    assert real["seam_flux_ratio"] < 1.5 < 3 < fake["seam_flux_ratio"]
