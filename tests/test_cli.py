@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from cadenza import __version__
+from cadenza.data import audio
 from cadenza.sampler_study import DEFAULT_PIPELINE
 
 
@@ -28,12 +29,14 @@ def test_every_command_has_help(args):
 
 def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
     result = cadenza("demo", "--out", str(tmp_path), "--spectrum", "piano", "--calls", "5,10",
-                     "--clips", "1", "--seconds", "1")
+                     "--clips", "1", "--seconds", "1", "--extend", "6")
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "report.html").read_text()
     assert "<table>" in page and "data:image/png;base64," in page and "piano" in page
     assert "data:audio/wav;base64," in page  # the shipped model played one clip
     assert (tmp_path / "tiny-piano-mel-seed0.wav").exists()
+    for name, seconds in (("prompt", 5.0), ("extended", 6.0), ("gap-filled", 5.0)):
+        assert audio.info(tmp_path / f"{name}.wav").seconds == pytest.approx(seconds)
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     by_key = {(row["pipeline"], row["budget"]): row for row in rows}
     assert len(rows) == 2 * 12  # default, ten methods and the deterministic 3M, two budgets

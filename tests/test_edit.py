@@ -83,6 +83,8 @@ def test_repaint_path_follows_repaints_jump_schedule():
     assert repaint_path(6, jump_length=2, resample=2) == [0, 1, 2, 3, 1, 2, 3, 4, 5, 3, 4, 5, 6]
     assert repaint_path(5, jump_length=5, resample=10) == [0, 1, 2, 3, 4, 5]
     assert repaint_path(4, jump_length=1, resample=1) == [0, 1, 2, 3, 4]
+    # Jumps only where allowed (here: from index 3, i.e. 3 steps left).
+    assert repaint_path(6, 2, 2, allowed=lambda index: index == 3) == [0, 1, 2, 3, 1, 2, 3, 4, 5, 6]
     # Seed-003 / RePaint defaults at 200 steps: each of the 19 jump points adds 9 x 10 steps.
     assert repaint_model_calls(200) == 200 + 19 * 9 * 10
 

@@ -48,14 +48,17 @@ def demo(
     calls: str = typer.Option("5,10,20,50", help="Budgets of model calls, comma-separated."),
     clips: int = typer.Option(2, help="Piano clips per shipped model (0: none)."),
     seconds: float = typer.Option(6.0, help="Length of each piano clip."),
+    extend: float = typer.Option(30.0, help="Extend a 5 s prompt to this many seconds (> 5) "
+                                            "and fill a gap in it (0: skip)."),
 ) -> None:
     """Generate piano with the shipped models, compare the samplers exactly; an HTML report."""
     from cadenza.demo import run_demo  # matplotlib loads only when needed
 
-    if clips < 0 or seconds <= 0:
-        raise ValueError("--clips must be >= 0 and --seconds positive")
+    if clips < 0 or seconds <= 0 or extend < 0:
+        raise ValueError("--clips and --extend must be >= 0 and --seconds positive")
     spectra = list(SPECTRA) if spectrum == "all" else [spectrum]
-    path = run_demo(out, spectra, _parse_calls(calls), music_seconds=seconds, music_clips=clips)
+    path = run_demo(out, spectra, _parse_calls(calls), music_seconds=seconds, music_clips=clips,
+                    extend_seconds=extend)
     typer.echo(f"report: {path}")
 
 
@@ -378,6 +381,49 @@ def interpolate(
     _run_edit("interpolate", model, [a, b], out, seed, sampler, steps,
               {"ratio": ratio, "strength": strength, "mode": mode},
               lambda pipeline, a, b, **kw: pipeline.interpolate(a, b, progress=True, **kw))
+
+
+@app.command("eval")
+def eval_(
+    generated: Path = typer.Argument(..., help="Folder of generated audio (searched recursively)."),
+    reference: Path = typer.Argument(..., help="Folder of reference audio (searched recursively)."),
+    train: Path = typer.Option(None, help="Training audio: adds copy (memorisation) detection."),
+    embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats."),
+    out: Path = typer.Option(Path("cadenza-eval"), help="Folder for metrics.json and report.html."),
+    seconds: float = typer.Option(4.0, help="Clip length: files are cut into clips this long."),
+    rate: int = typer.Option(16000, help="Sample rate the audio is resampled to."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap and subset draws."),
+) -> None:
+    """Measure generated audio against reference audio: FAD, KID, KS, copies; an HTML report."""
+    from cadenza.evaluate import evaluate
+    from cadenza.metrics.embedders import ThirdPartyModelError
+
+    try:
+        result = evaluate(generated, reference, train_dir=train, embedder=embedder,
+                          sample_rate=rate, clip_seconds=seconds, out_dir=out, seed=seed)
+    except ThirdPartyModelError as error:
+        raise ValueError(str(error)) from None
+    sets = result["sets"]
+    typer.echo("; ".join(f"{name}: {s['clips']} clips from {s['files']} files"
+                         + (f" ({len(s['skipped'])} skipped)" if s["skipped"] else "")
+                         for name, s in sets.items()))
+    for name, s in sets.items():
+        for item in s["skipped"]:
+            typer.echo(f"  skipped ({name}) {item['path']}: {item['reason']}")
+    fad, inf, kid, ks = result["fad"], result["fad_infinity"], result["kid"], result["ks"]
+    typer.echo(f"FAD {fad['value']:.4g} (95% CI {fad['ci_low']:.4g} to {fad['ci_high']:.4g})"
+               + (f", FAD-inf {inf['value']:.4g} (r2 {inf['r2']:.3f})" if inf else ""))
+    typer.echo(f"KID {kid['mean']:.4g} +- {kid['std']:.2g} ({kid['subsets']} subsets of "
+               f"{kid['subset_size']})")
+    typer.echo("KS D: " + ", ".join(
+        f"{name} {'n/a' if ks[name] is None else format(ks[name], '.3f')}" for name in ks))
+    copies = result["copies"]
+    if copies:
+        typer.echo(f"copies: generated p95 {copies['generated_nn_p95']:.3f} vs train p95 "
+                   f"{copies['train_nn_p95']:.3f} (gap {copies['gap']:+.3f}); "
+                   f"{copies['pairs_above_0.90']} clips above 0.90")
+    typer.echo(f"metrics: {result['files']['metrics']}")
+    typer.echo(f"report: {result['files']['report']}")
 
 
 @app.command()

@@ -75,17 +75,27 @@ def _lambda_schedule(curve: str | Callable[[float], float], steps: int) -> list[
 # --------------------------------------------------------------------------- RePaint
 
 
-def repaint_path(steps: int, jump_length: int = 10, resample: int = 10) -> list[int]:
+def repaint_path(
+    steps: int,
+    jump_length: int = 10,
+    resample: int = 10,
+    allowed: Callable[[int], bool] | None = None,
+) -> list[int]:
     """RePaint's walk over schedule indices (0 = noisiest, ``steps`` = the end of the schedule).
 
     Going down one index is one sampler step; going up is re-noising. As in RePaint's
     ``get_schedule_jump``: on reaching a state with r = 1, 1 + jump_length, 1 + 2 jump_length, ...
     steps left (and at least ``jump_length`` steps above it), the walk goes back up
     ``jump_length`` steps and down again, ``resample - 1`` times. ``resample = 1`` is plain descent.
+    ``allowed(index)`` (default: everywhere) limits where jumps start.
     """
     if jump_length < 1 or resample < 1:
         raise ValueError("jump_length and resample must be at least 1")
-    jumps_left = {1 + r: resample - 1 for r in range(0, steps - jump_length, jump_length)}
+    jumps_left = {
+        1 + r: resample - 1
+        for r in range(0, steps - jump_length, jump_length)
+        if allowed is None or allowed(steps - 1 - r)
+    }
     path, index = [0], 0
     while index < steps:
         index += 1
@@ -98,9 +108,14 @@ def repaint_path(steps: int, jump_length: int = 10, resample: int = 10) -> list[
     return path
 
 
-def repaint_model_calls(steps: int, jump_length: int = 10, resample: int = 10) -> int:
+def repaint_model_calls(
+    steps: int,
+    jump_length: int = 10,
+    resample: int = 10,
+    allowed: Callable[[int], bool] | None = None,
+) -> int:
     """Model calls of RePaint with a one-call-per-step sampler."""
-    path = repaint_path(steps, jump_length, resample)
+    path = repaint_path(steps, jump_length, resample, allowed)
     return sum(1 for a, b in itertools.pairwise(path) if b == a + 1)
 
 
@@ -154,6 +169,7 @@ def inpaint(
     verbatim: bool = True,
     jump_length: int = 10,
     resample: int = 10,
+    resample_band: tuple[float, float] | None = None,
     lambda_curve: str | Callable[[float], float] = "seed",
     callback: Callable[[Step], None] | None = None,
     progress: bool = False,
@@ -167,7 +183,8 @@ def inpaint(
     bit for bit; without, it is whatever the sampler made of it.
 
     ``start`` is the state at ``sigmas[0]`` (default: noise of the marginal's variance, with
-    ``sigma_data`` the data's std). ``jump_length`` and ``resample`` apply to ``repaint``,
+    ``sigma_data`` the data's std). ``jump_length``, ``resample`` and ``resample_band`` (the
+    (low, high) sigmas between which jumps start; default everywhere) apply to ``repaint``,
     ``lambda_curve`` to ``interp`` ("seed", "linear", "seed-index" for the seed's formula in the
     step index, or a callable of progress in [0, 1]). Other keywords go to the sampler.
     """
@@ -189,7 +206,12 @@ def inpaint(
 
         x = sample(projected, x, sigmas, sampler, **run)
     elif strategy == "repaint":
-        x = _repaint(denoiser, x, sigmas, known, sampler, jump_length, resample, run)
+        allowed = None
+        if resample_band is not None:
+            low, high = resample_band
+            allowed = lambda index: low <= float(sigmas[index]) <= high  # noqa: E731
+        path = repaint_path(len(sigmas) - 1, jump_length, resample, allowed)
+        x = _repaint(denoiser, x, sigmas, known, sampler, path, run)
     else:
         steps = len(sigmas) - 1
         weights = _lambda_schedule(lambda_curve, steps) if strategy == "interp" else [0.0] * steps
@@ -204,10 +226,8 @@ def inpaint(
     return known.paste(x, known.reference) if verbatim else x
 
 
-def _repaint(denoiser, x, sigmas, known, sampler, jump_length, resample, run) -> Tensor:
+def _repaint(denoiser, x, sigmas, known, sampler, path, run) -> Tensor:
     """Walk :func:`repaint_path`: runs of the sampler downwards with ``replace``, noise upwards."""
-    steps = len(sigmas) - 1
-    path = repaint_path(steps, jump_length, resample)
 
     def hook(state: Tensor, index: int, schedule: Tensor) -> Tensor:
         return known.paste(state, known.noised(float(schedule[index])))

@@ -1,0 +1,488 @@
+"""Evaluate a folder of generated audio against reference audio: every metric, JSON and HTML.
+
+``evaluate(generated_dir, reference_dir, out_dir=...)`` reads every audio file under each
+folder (recursively; files that cannot be used are skipped and listed with the reason), turns
+them into mono clips of ``clip_seconds`` at ``sample_rate`` (non-overlapping; a shorter
+remainder at the end of a file is dropped), and computes
+
+- FAD with a bootstrap 95% interval, and FAD-∞ (the 1/n extrapolation), on the chosen
+  embedder's clip embeddings;
+- KID (unbiased MMD², inverse multi-quadratic kernel) over random subsets;
+- Kolmogorov–Smirnov D of per-frame RMS, spectral centroid and f0 (YIN), and of raw sample
+  values (loudness-normalised per clip);
+- each generated clip's distance to its nearest reference clip in the (standardised)
+  embedding space, the best and worst of them to listen to;
+- with ``train_dir``: copy detection against the training clips (``mel_stats`` with
+  ``top_db=40``), with the pairs above 0.90 to listen to.
+
+It writes ``metrics.json`` and a self-contained ``report.html`` (figures and audio inlined;
+opens from disk) to ``out_dir`` and returns the metrics as a dict. ``load_clips`` and
+``measure`` are the two halves, for callers that already hold clips (benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cadenza import __version__
+from cadenza.data import audio
+from cadenza.metrics import embedders as embedder_registry
+from cadenza.metrics.copies import CopyReport, detect_copies
+from cadenza.metrics.frechet import FadInfinity, bootstrap_ci, fad_infinity
+from cadenza.metrics.kernel import IMQ_C, kid
+from cadenza.metrics.ks import ks_features, ks_samples
+from cadenza.report import Report, write_json_atomic
+
+COPY_LISTEN_THRESHOLD = 0.90
+LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most
+LISTEN_CLIPS = 3  # best and worst generated clips played in the report, each
+EMBED_BATCH = 64  # clips embedded at once: bounds memory for large folders
+
+
+@dataclass
+class ClipSet:
+    """Equal-length mono clips cut from the audio files under a folder, and what was skipped."""
+
+    name: str
+    folder: str
+    sample_rate: int
+    clips: np.ndarray  # (n, samples) float32
+    sources: list[tuple[str, float]]  # (file relative to folder, start in seconds) per clip
+    files: int = 0  # files that gave at least one clip
+    skipped: list[dict] = field(default_factory=list)  # {"path", "reason"} per unused file
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    @property
+    def seconds(self) -> float:
+        return float(self.clips.size / self.sample_rate)
+
+    def label(self, index: int) -> str:
+        path, start = self.sources[index]
+        return f"{path} @ {start:g} s"
+
+    def summary(self) -> dict:
+        return {"folder": self.folder, "files": self.files, "clips": len(self),
+                "seconds": round(self.seconds, 3), "skipped": self.skipped}
+
+    @classmethod
+    def from_array(cls, name: str, clips: np.ndarray, sample_rate: int) -> ClipSet:
+        """Clips already in memory, ``(n, samples)``; each is its own "file"."""
+        clips = np.asarray(clips, dtype=np.float32)
+        sources = [(f"{name}-{i}", 0.0) for i in range(len(clips))]
+        return cls(name, f"<{name}>", sample_rate, clips, sources, files=len(clips))
+
+
+def audio_files(folder: str | os.PathLike) -> list[Path]:
+    """Every file with an audio suffix under ``folder``, recursively, in sorted order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: not a folder")
+    return sorted(path for path in folder.rglob("*")
+                  if path.is_file() and path.suffix.lower() in audio.AUDIO_SUFFIXES)
+
+
+def load_clips(
+    folder: str | os.PathLike,
+    sample_rate: int = 16000,
+    clip_seconds: float = 4.0,
+    *,
+    name: str = "clips",
+    progress: bool = True,
+) -> ClipSet:
+    """Cut every audio file under ``folder`` into mono clips; never fails on a bad file.
+
+    Each file is read, averaged to mono and resampled to ``sample_rate``, then cut into
+    non-overlapping clips of ``clip_seconds`` from its start; the remainder shorter than a
+    clip is dropped. A file that cannot be decoded, holds NaN / infinite samples, is empty, or
+    is shorter than one clip is listed in ``skipped`` with the reason.
+    """
+    if sample_rate <= 0 or clip_seconds <= 0:
+        raise ValueError("sample_rate and clip_seconds must be positive")
+    root = Path(folder)
+    length = round(clip_seconds * sample_rate)
+    clips: list[np.ndarray] = []
+    sources: list[tuple[str, float]] = []
+    skipped: list[dict] = []
+    files = 0
+    for path in tqdm(audio_files(root), desc=f"reading {name}", unit="file",
+                     disable=not progress):
+        relative = str(path.relative_to(root))
+        try:
+            wave, _ = audio.load(path, sample_rate, channels=1)
+        except audio.AudioError as error:
+            skipped.append({"path": relative,
+                            "reason": str(error).removeprefix(f"{path}: ")})
+            continue
+        except Exception as error:  # a broken file is reported, never the end of the run
+            skipped.append({"path": relative, "reason": f"{type(error).__name__}: {error}"})
+            continue
+        samples = wave[0]
+        count = samples.size // length
+        if samples.size == 0:
+            skipped.append({"path": relative, "reason": "empty (no samples)"})
+            continue
+        if count == 0:
+            skipped.append({"path": relative, "reason": (
+                f"shorter than one clip ({samples.size / sample_rate:.2f} s < "
+                f"{clip_seconds:g} s)")})
+            continue
+        files += 1
+        clips.append(samples[: count * length].reshape(count, length))
+        sources += [(relative, round(i * clip_seconds, 6)) for i in range(count)]
+    stacked = (np.concatenate(clips) if clips
+               else np.zeros((0, length), dtype=np.float32)).astype(np.float32, copy=False)
+    return ClipSet(name, str(root), sample_rate, stacked, sources, files, skipped)
+
+
+def _embed(embedder, clips: ClipSet, progress: bool) -> np.ndarray:
+    """Clip embeddings ``(n, dim)`` float64, a batch at a time, at the embedder's rate."""
+    parts = []
+    for start in tqdm(range(0, len(clips), EMBED_BATCH), desc=f"embedding {clips.name}",
+                      unit="batch", disable=not progress):
+        batch = clips.clips[start:start + EMBED_BATCH]
+        if embedder.sample_rate != clips.sample_rate:
+            batch = audio.resample(batch, clips.sample_rate, embedder.sample_rate)
+        parts.append(np.asarray(embedder(batch.astype(np.float64)), dtype=np.float64))
+    return np.concatenate(parts)
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: a metric that cannot be computed (no voiced frames) becomes null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _nearest(generated: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
+    """Euclidean nearest-reference distances in embedding space, standardised per dimension
+    by the reference set (floored at the median spread, as in copy detection)."""
+    spread = reference.std(axis=0)
+    centre = reference.mean(axis=0)
+    scale = np.maximum(spread, max(float(np.median(spread)), 1e-12))
+    g, r = (generated - centre) / scale, (reference - centre) / scale
+
+    def squared(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        d = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T
+        return np.clip(d, 0, None)
+
+    to_reference = squared(g, r)
+    within = squared(r, r)
+    np.fill_diagonal(within, np.inf)  # a reference clip is not its own neighbour
+    return {"distance": np.sqrt(to_reference.min(axis=1)),
+            "index": to_reference.argmin(axis=1),
+            "reference_distance": np.sqrt(within.min(axis=1)) if len(r) > 1 else np.zeros(0)}
+
+
+@dataclass
+class Evaluation:
+    """What ``measure`` computed: the JSON-ready ``metrics`` and the arrays behind them."""
+
+    metrics: dict
+    generated: ClipSet
+    reference: ClipSet
+    train: ClipSet | None
+    fad_fit: FadInfinity | None
+    nearest: dict[str, np.ndarray]
+    copies: CopyReport | None
+
+
+def measure(
+    generated: ClipSet,
+    reference: ClipSet,
+    train: ClipSet | None = None,
+    *,
+    embedder="mel_stats",
+    seed: int = 0,
+    bootstrap_resamples: int = 100,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    progress: bool = True,
+) -> Evaluation:
+    """Every metric of ``generated`` against ``reference`` (and ``train``, for copies).
+
+    ``embedder`` is a name for ``cadenza.metrics.embedders.embedder`` (built at the clips'
+    rate) or an ``Embedder``. Both sets need at least two clips, at the same rate and length.
+    """
+    for clips in (generated, reference, train):
+        if clips is not None and len(clips) < 2:
+            raise ValueError(f"{clips.name}: need at least two clips of "
+                             f"{clips.clips.shape[1] / clips.sample_rate:g} s, found {len(clips)}"
+                             f" in {clips.folder} ({len(clips.skipped)} files skipped)")
+    rate = generated.sample_rate
+    if reference.sample_rate != rate or reference.clips.shape[1] != generated.clips.shape[1]:
+        raise ValueError("generated and reference clips differ in sample rate or length")
+    if isinstance(embedder, str):
+        embedder = embedder_registry.embedder(embedder, sample_rate=rate)
+    a = _embed(embedder, generated, progress)
+    b = _embed(embedder, reference, progress)
+
+    interval = bootstrap_ci(a, b, resamples=bootstrap_resamples, seed=seed)
+    fad_fit = fad_infinity(a, b, repeats=5, seed=seed) if len(a) >= 3 else None
+    kernel = kid(a, b, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
+    features = ks_features(generated.clips, reference.clips, rate, pitch_method="yin")
+    samples = ks_samples(generated.clips, reference.clips, seed=seed)
+    nearest = _nearest(a, b)
+
+    metrics: dict = {
+        "fad": {"value": interval.value, "ci_low": interval.low, "ci_high": interval.high,
+                "level": interval.level, "resamples": bootstrap_resamples},
+        "fad_infinity": None if fad_fit is None else {
+            "value": fad_fit.value, "slope": fad_fit.slope, "r2": fad_fit.r2,
+            "sizes": fad_fit.sizes.tolist(), "fads": fad_fit.fads.tolist(), "repeats": 5},
+        "kid": {"mean": kernel.mean, "std": kernel.std, "subsets": kernel.subsets,
+                "subset_size": kernel.subset_size, "kernel": "imq", "c": IMQ_C},
+        "ks": {**{name: _finite(value.statistic) for name, value in features.items()},
+               "samples": _finite(samples.statistic)},
+        "nearest_reference": _nearest_summary(nearest, generated, reference),
+        "copies": None,
+    }
+    copies = None
+    if train is not None:
+        if train.sample_rate != rate:
+            raise ValueError("training clips differ in sample rate from the generated clips")
+        window = generated.clips.shape[1] / rate / 2
+        copy_embedder = embedder_registry.embedder("mel_stats", sample_rate=rate, top_db=40)
+        copies = detect_copies(generated.clips, train.clips, copy_embedder,
+                               window_seconds=window, hop_seconds=window / 2)
+        listen = copies.pairs.get(COPY_LISTEN_THRESHOLD, [])
+        metrics["copies"] = {
+            **copies.summary(),
+            "embedder": repr(copy_embedder), "window_seconds": window,
+            "hop_seconds": window / 2,
+            "pairs_to_listen": [  # generated clips reaching 0.90, strongest first
+                {"generated": generated.label(g), "train": train.label(t), "similarity": s}
+                for g, t, s in listen[:50]],
+        }
+    metrics["embedder"] = repr(embedder)
+    return Evaluation(metrics, generated, reference, train, fad_fit, nearest, copies)
+
+
+def _nearest_summary(nearest: dict, generated: ClipSet, reference: ClipSet) -> dict:
+    order = np.argsort(nearest["distance"], kind="stable")
+
+    def entries(indices) -> list[dict]:
+        return [{"generated": generated.label(int(i)),
+                 "nearest_reference": reference.label(int(nearest["index"][i])),
+                 "distance": float(nearest["distance"][i])} for i in indices]
+
+    within = nearest["reference_distance"]
+    return {
+        "generated_median": float(np.median(nearest["distance"])),
+        "reference_median": float(np.median(within)) if within.size else None,
+        "best": entries(order[:LISTEN_CLIPS]),
+        "worst": entries(order[::-1][:LISTEN_CLIPS]),
+    }
+
+
+def evaluate(
+    generated_dir: str | os.PathLike,
+    reference_dir: str | os.PathLike,
+    *,
+    train_dir: str | os.PathLike | None = None,
+    embedder: str = "mel_stats",
+    sample_rate: int = 16000,
+    clip_seconds: float = 4.0,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Compare the audio under ``generated_dir`` with ``reference_dir``; write the results.
+
+    Writes ``out_dir/metrics.json`` (atomically) and ``out_dir/report.html`` and returns the
+    metrics (the content of ``metrics.json``). See the module docstring for what is measured.
+    Third-party embedder names raise ``ThirdPartyModelError`` before any file is read.
+    """
+    started = time.perf_counter()
+    if sample_rate <= 0 or clip_seconds <= 0:
+        raise ValueError("sample_rate and clip_seconds must be positive")
+    model = embedder_registry.embedder(embedder, sample_rate=sample_rate)  # fails early
+    folders = {"generated": generated_dir, "reference": reference_dir, "train": train_dir}
+    sets = {name: load_clips(folder, sample_rate, clip_seconds, name=name, progress=progress)
+            for name, folder in folders.items() if folder is not None}
+    evaluation = measure(sets["generated"], sets["reference"], sets.get("train"),
+                         embedder=model, seed=seed, progress=progress)
+    out = Path(out_dir)
+    metrics = {
+        "cadenza": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.system()} {platform.machine()}, python {platform.python_version()}",
+        "config": {"generated_dir": str(generated_dir), "reference_dir": str(reference_dir),
+                   "train_dir": None if train_dir is None else str(train_dir),
+                   "embedder": embedder, "sample_rate": sample_rate,
+                   "clip_seconds": clip_seconds, "seed": seed},
+        "sets": {name: clips.summary() for name, clips in sets.items()},
+        **evaluation.metrics,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        "files": {"metrics": str(out / "metrics.json"), "report": str(out / "report.html")},
+    }
+    write_report(evaluation, metrics, out / "report.html")
+    write_json_atomic(out / "metrics.json", metrics)
+    return metrics
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _fad_figure(fit):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5, 3.5))
+    axes = figure.subplots()
+    inverse = 1.0 / fit.sizes
+    axes.plot(inverse, fit.fads, "o", label="mean FAD of subsets")
+    line = np.linspace(0, inverse.max(), 50)
+    axes.plot(line, fit.value + fit.slope * line, "-",
+              label=f"fit: {fit.value:.3g} + {fit.slope:.3g}/n (r² {fit.r2:.3f})")
+    axes.plot([0], [fit.value], "s", color="C3", label=f"FAD-∞ = {fit.value:.3g}")
+    axes.set_xlabel("1 / n (generated clips)")
+    axes.set_ylabel("FAD")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def _histogram_figure(series: dict[str, np.ndarray], xlabel: str, marks: dict[str, float]):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5, 3.5))
+    axes = figure.subplots()
+    values = [v for v in series.values() if v.size]
+    low = min(float(v.min()) for v in values)
+    high = max(float(v.max()) for v in values)
+    bins = np.linspace(low, high if high > low else low + 1e-6, 30)
+    for label, data in series.items():
+        if data.size:
+            axes.hist(data, bins=bins, alpha=0.55, density=True, label=label)
+    for label, x in marks.items():
+        axes.axvline(x, color="k", linestyle="--", linewidth=1)
+        axes.annotate(label, (x, 0.95), xycoords=("data", "axes fraction"), fontsize=8,
+                      rotation=90, ha="right", va="top")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel("density")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike) -> Path:
+    """The HTML page: summary tables, figures, and players for the clips worth hearing."""
+    generated, reference, train = evaluation.generated, evaluation.reference, evaluation.train
+    rate = generated.sample_rate
+    report = Report("cadenza eval")
+    config = metrics["config"]
+    report.paragraph(
+        f"Generated: {config['generated_dir']}; reference: {config['reference_dir']}"
+        + (f"; training set (copy detection): {config['train_dir']}"
+           if config["train_dir"] else "")
+        + f". Mono clips of {config['clip_seconds']:g} s at {config['sample_rate']} Hz; "
+        f"embedder {metrics['embedder']}; seed {config['seed']}; cadenza {metrics['cadenza']}, "
+        f"{metrics['created']}.")
+    report.table([{"set": name, "files": s["files"], "clips": s["clips"],
+                   "seconds": f"{s['seconds']:.1f}", "skipped files": len(s["skipped"])}
+                  for name, s in metrics["sets"].items()])
+
+    report.heading("Summary")
+    fad, inf, kd, ks = metrics["fad"], metrics["fad_infinity"], metrics["kid"], metrics["ks"]
+    rows = [
+        {"metric": "FAD", "value": _fmt(fad["value"]),
+         "detail": f"bootstrap {fad['level']:.0%} interval [{_fmt(fad['ci_low'])}, "
+                   f"{_fmt(fad['ci_high'])}] ({fad['resamples']} resamples); lower is closer"},
+        {"metric": "FAD-∞", "value": _fmt(inf["value"]) if inf else "—",
+         "detail": (f"intercept of FAD = a + b/n over {len(inf['sizes'])} subset sizes, "
+                    f"r² {inf['r2']:.3f}") if inf else "needs at least 3 generated clips"},
+        {"metric": "KID", "value": f"{kd['mean']:.3g} ± {kd['std']:.2g}",
+         "detail": f"unbiased MMD², IMQ kernel C = {kd['c']:g}, {kd['subsets']} subsets of "
+                   f"{kd['subset_size']}; 0 for one distribution, may be slightly negative"},
+        *({"metric": f"KS D, {name}", "value": _fmt(ks[name]),
+           "detail": {"rms": "per-frame RMS", "centroid": "per-frame spectral centroid",
+                      "f0": "per-frame f0 (YIN, frames within 40 dB of the clip's peak)",
+                      "samples": "raw sample values, each clip at -20 dBFS"}[name]
+           + "; 0 = same distribution, 1 = disjoint"}
+          for name in ("rms", "centroid", "f0", "samples")),
+    ]
+    near = metrics["nearest_reference"]
+    rows.append({"metric": "nearest-reference distance (median)",
+                 "value": _fmt(near["generated_median"]),
+                 "detail": "standardised embedding distance of each generated clip to its "
+                           "nearest reference clip; reference to reference: "
+                           f"{_fmt(near['reference_median'])}"})
+    if metrics["copies"]:
+        c = metrics["copies"]
+        rows.append({"metric": "copy gap", "value": _fmt(c["gap"]),
+                     "detail": f"p95 of generated→train nearest similarity "
+                               f"{_fmt(c['generated_nn_p95'])} minus train→train "
+                               f"{_fmt(c['train_nn_p95'])}; above 0 suggests copying"})
+    report.table(rows, ["metric", "value", "detail"])
+
+    skipped = [{"set": name, "file": item["path"], "reason": item["reason"]}
+               for name, s in metrics["sets"].items() for item in s["skipped"]]
+    if skipped:
+        report.heading("Skipped files")
+        report.table(skipped)
+
+    if evaluation.fad_fit is not None:
+        report.heading("FAD against 1/n")
+        report.figure(_fad_figure(evaluation.fad_fit),
+                      "FAD of random subsets of the generated clips against all reference "
+                      "clips; the intercept at 1/n = 0 is FAD-∞.")
+
+    report.heading("Nearest reference clips")
+    nearest = evaluation.nearest
+    report.figure(_histogram_figure(
+        {"generated → nearest reference": nearest["distance"],
+         "reference → nearest other reference": nearest["reference_distance"]},
+        "standardised embedding distance", {}),
+        "A generated set like the reference sits on the reference's own distribution.")
+    order = np.argsort(nearest["distance"], kind="stable")
+    for title, indices in (("Closest to the reference", order[:LISTEN_CLIPS]),
+                           ("Furthest from the reference", order[::-1][:LISTEN_CLIPS])):
+        report.heading(title)
+        for i in indices:
+            j = int(nearest["index"][i])
+            report.audio(generated.clips[i][None], rate,
+                         f"generated {generated.label(int(i))}: distance "
+                         f"{nearest['distance'][i]:.3g} to {reference.label(j)}")
+
+    copies = evaluation.copies
+    if copies is not None and train is not None:
+        report.heading("Copy detection")
+        c = metrics["copies"]
+        report.paragraph(
+            f"Each clip is embedded in windows of {c['window_seconds']:g} s (hop "
+            f"{c['hop_seconds']:g} s) with {c['embedder']}; a pair's similarity is the best "
+            "cosine over window pairs. Generated clips far more similar to a training clip "
+            "than training clips are to each other suggest copying.")
+        report.table([{k: (_fmt(v) if isinstance(v, float) else v) for k, v in
+                       copies.summary().items()}])
+        report.figure(_histogram_figure(
+            {"generated → nearest train": copies.generated_nn,
+             "train → nearest other train": copies.train_nn},
+            "cosine similarity", {f"{COPY_LISTEN_THRESHOLD:.2f}": COPY_LISTEN_THRESHOLD}),
+            "Nearest-neighbour similarity; pairs above the dashed line are worth a listen.")
+        pairs = copies.pairs.get(COPY_LISTEN_THRESHOLD, [])
+        if pairs:
+            report.paragraph(f"{len(pairs)} generated clips reach {COPY_LISTEN_THRESHOLD:.2f}; "
+                             f"the strongest {min(len(pairs), LISTEN_PAIRS)}:")
+        else:
+            report.paragraph(f"No generated clip reaches {COPY_LISTEN_THRESHOLD:.2f}.")
+        for g, t, s in pairs[:LISTEN_PAIRS]:
+            report.audio(generated.clips[g][None], rate,
+                         f"generated {generated.label(g)} (similarity {s:.3f})")
+            report.audio(train.clips[t][None], rate, f"training {train.label(t)}")
+    return report.write(path)
