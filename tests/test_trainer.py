@@ -136,6 +136,16 @@ def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)  # never trained on NaN
 
 
+def test_msanii_preset_trains_with_the_seeds_adam_beta1(tmp_path):
+    from cadenza.presets import load_preset
+
+    training = load_preset("msanii-mel")["training"]
+    config = TrainConfig.from_dict({**training, "steps": 1, "mixed_precision": "no"})
+    trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                      progress=False)
+    assert trainer.optimizer.param_groups[0]["betas"] == (0.5, 0.999)
+
+
 def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
     config = TrainConfig(steps=4, batch_size=4, checkpoint_every=2, log_every=1)
     Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,

@@ -59,6 +59,7 @@ class TrainConfig:
     grad_accumulation: int = 1
     learning_rate: float = 2e-4
     weight_decay: float = 0.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)  # Msanii trains with beta1 = 0.5
     warmup_steps: int = 200
     final_lr_fraction: float = 0.1  # cosine decay ends at this fraction of the peak
     grad_clip: float = 1.0
@@ -168,7 +169,8 @@ class Trainer:
             name: value.detach().clone().float() for name, value in network.state_dict().items()
         }
         self.optimizer = torch.optim.AdamW(
-            network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+            betas=tuple(config.adam_betas),
         )
         self.step = 0
         self.bad_steps = 0
