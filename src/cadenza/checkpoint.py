@@ -10,9 +10,7 @@ either the old checkpoint or the new one, never half of one. ``latest`` names th
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from cadenza.atomic import replacing_folder
 from cadenza.report import write_atomic
 
 
@@ -72,21 +71,13 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], rest: dict[str, Any]) 
 
 def write_checkpoint_folder(folder: Path, files: dict[str, Any]) -> Path:
     """Write ``files`` (name -> tensors dict | (tensors, metadata) | JSON-able) atomically."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with replacing_folder(folder) as staging:
         for name, content in files.items():
             if name.endswith(".safetensors"):
                 tensors, metadata = content if isinstance(content, tuple) else (content, None)
                 save_tensors(staging / name, tensors, metadata)
             else:
                 (staging / name).write_text(json.dumps(content, indent=1, default=str))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 

@@ -9,26 +9,16 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from cadenza import atomic
+
 
 def write_atomic(path: Path | str, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_text(path, text)
 
 
 def write_json_atomic(path: Path | str, value) -> Path:

@@ -7,7 +7,6 @@ elsewhere). Every reading error names the file.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import soxr
+
+from cadenza.atomic import replacing
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")
 WAV_SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
@@ -143,10 +144,6 @@ def open_wav(
     """
     if subtype not in WAV_SUBTYPES:
         raise ValueError(f"unknown wav subtype {subtype!r}; choose {', '.join(WAV_SUBTYPES)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wav", dir=path.parent)
-    os.close(handle)
 
     def append_to(file: soundfile.SoundFile) -> Callable[[np.ndarray], None]:
         def append(wave: np.ndarray) -> None:
@@ -156,11 +153,7 @@ def open_wav(
 
         return append
 
-    try:
-        with soundfile.SoundFile(temporary, "w", sample_rate, channels,
-                                 WAV_SUBTYPES[subtype], format="WAV") as file:
-            yield append_to(file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(path, ".wav") as temporary, soundfile.SoundFile(
+        str(temporary), "w", sample_rate, channels, WAV_SUBTYPES[subtype], format="WAV"
+    ) as file:
+        yield append_to(file)

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from cadenza import atomic
 from cadenza.data import audio, synth
 from cadenza.data.synth import Note
 
@@ -687,15 +688,7 @@ def assign_label_splits(
 
 def _write_text(path: Path, text: str) -> None:
     """Write through a temporary file and a rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text)
 
 
 def _versions(renderer: str) -> dict:
