@@ -120,6 +120,23 @@ def test_a_killed_run_resumes_to_the_same_losses_step_for_step(tmp_path, script)
     assert len(expected) == 40
 
 
+def test_sigterm_checkpoints_where_it_stops_and_the_run_resumes_exactly(tmp_path, script):
+    """A scheduler's SIGTERM at step 25 saves step 25 (not just the step-20 checkpoint)."""
+    unbroken = tmp_path / "unbroken"
+    assert run(script, unbroken, 30, 10).returncode == 0
+    broken = tmp_path / "broken"
+    stopped = subprocess.run(
+        [sys.executable, str(script), str(broken), "30", "10"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "CADENZA_KILL_AT_STEP": "25", "CADENZA_KILL_SIGNAL": "TERM"},
+    )
+    assert stopped.returncode != 0 and "KeyboardInterrupt" in stopped.stderr
+    assert latest_checkpoint(broken).name == "step-0000025"
+    assert run(script, broken, 30, 10).returncode == 0
+    expected = [(row["step"], row["loss"]) for row in read_log(unbroken)]
+    assert [(row["step"], row["loss"]) for row in read_log(broken)] == expected
+
+
 def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):
     class Exploding(SmallConv):
         def forward(self, x, c_noise):

@@ -18,9 +18,10 @@ import csv
 import math
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,27 @@ from cadenza.checkpoint import (
     write_checkpoint_folder,
 )
 
-# Fault injection for tests: SIGKILL the process at the end of this step (log flushed).
+# Fault injection for tests: signal the process (SIGKILL, or CADENZA_KILL_SIGNAL) at the end of
+# this step, with the log flushed.
 _KILL_AT_STEP = int(os.environ.get("CADENZA_KILL_AT_STEP", "0"))
+_KILL_SIGNAL = getattr(signal, "SIG" + os.environ.get("CADENZA_KILL_SIGNAL", "KILL"))
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (what a cluster scheduler sends before it kills a job) checkpoints like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 LOG_FIELDS = ("step", "loss", "grad_norm", "learning_rate", "seconds", "skipped")
 
@@ -291,7 +311,12 @@ class Trainer:
         return bool(self.accelerator.reduce(tensor, reduction="sum").item() > 0)
 
     def train(self) -> dict:
-        """Run to ``config.steps``; checkpoints every ``checkpoint_every`` and on Ctrl-C."""
+        """Run to ``config.steps``; checkpoints every ``checkpoint_every`` and on Ctrl-C or
+        SIGTERM (then re-raises KeyboardInterrupt)."""
+        with _terminate_as_interrupt():
+            return self._train()
+
+    def _train(self) -> dict:
         config, accelerator = self.config, self.accelerator
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._tensorboard = None
@@ -384,7 +409,7 @@ class Trainer:
                 if self.step == _KILL_AT_STEP:  # fault injection: die with the log written
                     if accelerator.is_main_process and pending:
                         self._log(pending)
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    os.kill(os.getpid(), _KILL_SIGNAL)
                 if (config.sample_every and self.step % config.sample_every == 0
                         and self.on_sample is not None and accelerator.is_main_process):
                     self.on_sample(self.ema_network(), self.step)
