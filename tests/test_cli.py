@@ -97,8 +97,8 @@ def test_editing_commands_write_a_wav_and_a_record(task, piano_wav, tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / f"{task}.json").read_text())
     assert record["task"] == task and record["model"].endswith("tiny-piano-mel")
-    edits_known_audio = task in ("extend", "inpaint", "outpaint")
-    assert record["sampler"] == ("ddpm" if edits_known_audio else "deis")
+    expected = {"extend": "ddpm", "inpaint": "ddpm", "outpaint": "dpmpp_2m_sde"}  # repaint-fast
+    assert record["sampler"] == expected.get(task, "deis")
     assert record["seed"] == 2 and record["steps"] == 6
     assert record["inputs"] == inputs and record["cadenza"] == __version__
     assert record["output_seconds"] == pytest.approx(seconds, abs=1e-4)

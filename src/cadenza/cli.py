@@ -186,6 +186,69 @@ def train(
 
 
 @app.command()
+def distill(
+    teacher: str = typer.Argument(..., help="The teacher: a model folder or a shipped model's "
+                                            "name."),
+    rounds: int = typer.Option(..., help="Distillation rounds; each halves the steps."),
+    out: Path = typer.Option(..., help="Run folder: round-1/, round-2/, ... and model/ (the "
+                                       "last student)."),
+    data: Path = typer.Option(..., help="The teacher's training data: a folder of recordings "
+                                        "or a `cadenza data prepare` cache."),
+    start_steps: int = typer.Option(1024, help="The teacher's steps; round K's student has "
+                                               "start_steps / 2^K."),
+    steps_per_round: int = typer.Option(2000, help="Optimizer steps per round."),
+    batch_size: int = typer.Option(None, help="Examples per step (default: the teacher's)."),
+    learning_rate: float = typer.Option(1e-4, help="Peak learning rate of every round."),
+    weighting: str = typer.Option("snr_trunc", help="Loss weight: snr_trunc = max(SNR, 1) or "
+                                                    "snr+1 (the v loss)."),
+    sigma_max: float = typer.Option(None, help="Top of the step grid (default: the objective's "
+                                               "for v / edm teachers, the teacher's own first "
+                                               "sigma for eps teachers)."),
+    seed: int = typer.Option(0, help="Seed of the noise draws (round K uses seed + K - 1)."),
+    set_: list[str] = typer.Option([], "--set", help="Other training options, e.g. "
+                                                     "training.ema_decay=0.9999."),
+) -> None:
+    """Progressive distillation (seed 001): halve the teacher's DDIM steps, round after round;
+    re-running the same command resumes where it stopped."""
+    from cadenza.distill import distill as run_distillation
+    from cadenza.presets import apply_override
+
+    training: dict = {"training": {}}
+    for override in set_:
+        if not override.strip().startswith("training."):
+            raise ValueError(f"--set {override!r}: distill takes training.* options only")
+        apply_override(training, override)
+    folder = run_distillation(
+        teacher, out, rounds=rounds, start_steps=start_steps, steps_per_round=steps_per_round,
+        data=data, batch_size=batch_size, learning_rate=learning_rate, weighting=weighting,
+        sigma_max=sigma_max, seed=seed, training=training["training"])
+    typer.echo(f"model: {folder}")
+
+
+@app.command("train-classifier")
+def train_classifier_(
+    notes: Path = typer.Argument(..., help="A note set made by `cadenza data notes`."),
+    target: str = typer.Option("pitch", help="What to classify: pitch or instrument."),
+    out: Path = typer.Option(..., help="Folder for the classifier (replaced when done)."),
+    steps: int = typer.Option(1500, help="Training steps (batches of 32 one-second crops)."),
+    seed: int = typer.Option(0, help="Seed of the initialisation, batches and augmentation."),
+) -> None:
+    """Train a pitch or instrument classifier on a note set (for PIS, IIS, PKID, IKID)."""
+    from cadenza.metrics.classifier import TARGETS, train_classifier
+
+    if target not in TARGETS:
+        raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
+    summary = train_classifier(notes, out, target=target, steps=steps, seed=seed)
+    test = summary["test_accuracy"]
+    typer.echo(f"validation accuracy {summary['validation_accuracy']:.1%} "
+               f"({summary['notes_per_split']['validation']} notes, chance "
+               f"{summary['chance']:.1%})"
+               + ("" if test is None else f", test accuracy {test:.1%}")
+               + f"; {summary['parameters']} parameters, {summary['seconds']:.0f} s")
+    typer.echo(f"classifier: {out}")
+
+
+@app.command()
 def generate(
     model: Path = typer.Option(None, help="A trained model folder (default: the shipped piano)."),
     seconds: float = typer.Option(4.0, help="Length of each clip."),
@@ -230,7 +293,8 @@ SEED = typer.Option(0, help="The same seed gives the same audio.")
 STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
 SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
 STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
-                        "repaint, repaint-fast (RePaint's fidelity at about 1/6 of its cost), "
+                        "repaint, repaint-fast (RePaint's fidelity at about 1/6 of its cost; "
+                        "sets its own sampler and steps unless given), "
                         "interp or project.")
 JUMP_LENGTH = typer.Option(10, help="repaint: steps between jumps back up.")
 RESAMPLE = typer.Option(10, help="repaint: passes over each jump.")
@@ -257,7 +321,7 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     import torch
 
     from cadenza.data import audio
-    from cadenza.pipeline import EDIT_SAMPLER, load, shipped
+    from cadenza.pipeline import EDIT_SAMPLER, FAST_REPAINT, load, shipped
     from cadenza.report import write_json_atomic
 
     if out.suffix.lower() != ".wav":
@@ -270,10 +334,14 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
                                          channels=pipeline.channels)[0]) for path in inputs]
     loaded = time.perf_counter()
-    known_region = task in ("extend", "inpaint", "outpaint")
-    default_sampler = EDIT_SAMPLER if known_region else pipeline.sampler
+    # What the pipeline will use when the command line leaves sampler or steps out.
+    default_sampler, default_steps = pipeline.sampler, pipeline.steps
+    if task in ("extend", "inpaint", "outpaint"):
+        default_sampler = EDIT_SAMPLER
+    if options.get("strategy") == "repaint-fast":
+        default_sampler, default_steps = FAST_REPAINT["sampler"], FAST_REPAINT["steps"]
     settings = {"seed": seed, "sampler": sampler or default_sampler,
-                "steps": steps or pipeline.steps}
+                "steps": steps or default_steps}
     result = call(pipeline, *waves, **settings, **options)
     if not isinstance(result, Path):
         result = audio.write(out, result.numpy(), pipeline.sample_rate)
@@ -388,19 +456,24 @@ def eval_(
     generated: Path = typer.Argument(..., help="Folder of generated audio (searched recursively)."),
     reference: Path = typer.Argument(..., help="Folder of reference audio (searched recursively)."),
     train: Path = typer.Option(None, help="Training audio: adds copy (memorisation) detection."),
-    embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats."),
+    embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats, or "
+                                 "classifier (the pitch classifier's)."),
     out: Path = typer.Option(Path("cadenza-eval"), help="Folder for metrics.json and report.html."),
     seconds: float = typer.Option(4.0, help="Clip length: files are cut into clips this long."),
     rate: int = typer.Option(16000, help="Sample rate the audio is resampled to."),
     seed: int = typer.Option(0, help="Seed of the bootstrap and subset draws."),
+    classifiers: bool = typer.Option(True, help="PIS, IIS, PKID, IKID with the shipped "
+                                                "pitch and instrument classifiers."),
 ) -> None:
-    """Measure generated audio against reference audio: FAD, KID, KS, copies; an HTML report."""
+    """Measure generated audio against reference audio: FAD, KID, KS, PIS, IIS, copies; an HTML
+    report."""
     from cadenza.evaluate import evaluate
     from cadenza.metrics.embedders import ThirdPartyModelError
 
     try:
         result = evaluate(generated, reference, train_dir=train, embedder=embedder,
-                          sample_rate=rate, clip_seconds=seconds, out_dir=out, seed=seed)
+                          sample_rate=rate, clip_seconds=seconds, out_dir=out, seed=seed,
+                          classifiers=classifiers)
     except ThirdPartyModelError as error:
         raise ValueError(str(error)) from None
     sets = result["sets"]
@@ -417,6 +490,14 @@ def eval_(
                f"{kid['subset_size']})")
     typer.echo("KS D: " + ", ".join(
         f"{name} {'n/a' if ks[name] is None else format(ks[name], '.3f')}" for name in ks))
+    if result["pis"] is not None or result["iis"] is not None:
+        typer.echo(", ".join(
+            f"{key.upper()} {result[key]['mean']:.3g} +- {result[key]['std']:.2g}"
+            + (f" (reference {result[key]['reference_mean']:.3g})" if "reference_mean" in
+               result[key] else "")
+            for key in ("pis", "iis", "pkid", "ikid") if result[key] is not None))
+    elif classifiers:
+        typer.echo(f"classifiers not used: {result['classifiers']['unavailable']}")
     copies = result["copies"]
     if copies:
         typer.echo(f"copies: generated p95 {copies['generated_nn_p95']:.3f} vs train p95 "
