@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor
 
-SCHEDULES = ("karras", "logsnr", "cosine", "vp_table", "tuned")
+SCHEDULES = ("karras", "logsnr", "cosine", "cosine_grid", "vp_table", "tuned")
 
 
 def _append_zero(sigmas: Tensor) -> Tensor:
@@ -39,6 +39,23 @@ def cosine(steps: int, sigma_min: float, sigma_max: float, sigma_data: float = 1
     t_min = 2 / math.pi * math.atan(sigma_min / sigma_data)
     t = torch.linspace(t_max, t_min, steps, dtype=torch.float64)
     return _append_zero(sigma_data * torch.tan(math.pi / 2 * t))
+
+
+def cosine_grid(steps: int, sigma_min: float, sigma_max: float) -> Tensor:
+    """Progressive distillation's grid (seed 001): t uniform on ``steps`` steps, truncated.
+
+    sigma(t) = tan(pi t / 2) (alpha = cos, sigma_VP = sin); the grid divides [t_min, t_max], the
+    times of ``sigma_min`` and ``sigma_max``, into ``steps`` equal steps, t_i = t_min + (t_max -
+    t_min) i / steps, and the last step goes from t_1 to sigma = 0 instead of t_min. Unlike
+    ``cosine`` the grids nest: the grid of 2N steps is the grid of N steps with the midpoint (in
+    t) of every step added, which is what a student of N steps distilled from a teacher of 2N
+    steps needs. Every sigma but the final 0 lies in [sigma_min, sigma_max].
+    """
+    t_min, t_max = (2 / math.pi * math.atan(sigma) for sigma in (sigma_min, sigma_max))
+    fraction = torch.arange(steps, 0, -1, dtype=torch.float64) / steps
+    sigmas = torch.tan(math.pi / 2 * (t_min + (t_max - t_min) * fraction))
+    sigmas[0] = sigma_max  # exactly, not tan(atan(sigma_max)) rounded
+    return _append_zero(sigmas)
 
 
 def vp_table(steps: int, alphas_cumprod: Tensor, spacing: str = "trailing") -> Tensor:
@@ -140,6 +157,7 @@ def schedule(
     """Build a schedule by name: ``steps`` decreasing sigmas followed by a final 0 (float64).
 
     ``karras`` takes ``rho`` (default 7), ``cosine`` takes ``sigma_data`` (default 1),
+    ``cosine_grid`` (progressive distillation's nested grid) takes nothing else,
     ``vp_table`` takes ``alphas_cumprod`` and ``spacing``; ``tuned`` takes ``sigma_data``; both
     ignore ``sigma_min``/``sigma_max`` (their range is part of the table).
     """
@@ -157,5 +175,5 @@ def schedule(
         raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min} and {sigma_max}")
     if steps == 1:
         return _append_zero(torch.tensor([sigma_max], dtype=torch.float64))
-    builders = {"karras": karras, "logsnr": logsnr, "cosine": cosine}
+    builders = {"karras": karras, "logsnr": logsnr, "cosine": cosine, "cosine_grid": cosine_grid}
     return builders[kind](steps, sigma_min, sigma_max, **options)
