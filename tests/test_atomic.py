@@ -41,3 +41,15 @@ def test_a_folder_replaces_the_old_one_whole_or_not_at_all(tmp_path):
         raise KeyError("interrupted")
     assert sorted(p.name for p in folder.iterdir()) == ["a.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "plain"]
+
+
+def test_safetensors_files_get_normal_permissions_too(tmp_path):
+    import torch
+
+    from cadenza.checkpoint import load_tensors, save_tensors
+
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    save_tensors(tmp_path / "weights.safetensors", {"w": torch.ones(3)})
+    assert mode(tmp_path / "weights.safetensors") == mode(plain)
+    assert torch.equal(load_tensors(tmp_path / "weights.safetensors")["w"], torch.ones(3))

@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from cadenza.atomic import replacing_folder
+from cadenza.atomic import replacing, replacing_folder
 from cadenza.report import write_atomic
 
 
@@ -30,7 +30,8 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | 
     tensors = {name: value.detach().contiguous().cpu() for name, value in tensors.items()}
     # An empty metadata dict next to no tensors makes safetensors write an unreadable header.
     text = {k: str(v) for k, v in (metadata or {}).items()} or None
-    save_file(tensors, str(path), metadata=text)
+    with replacing(path) as temporary:
+        save_file(tensors, str(temporary), metadata=text)
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
