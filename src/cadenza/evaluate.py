@@ -13,7 +13,11 @@ remainder at the end of a file is dropped), and computes
 - each generated clip's distance to its nearest reference clip in the (standardised)
   embedding space, the best and worst of them to listen to;
 - with ``train_dir``: copy detection against the training clips (``mel_stats`` with
-  ``top_db=40``), with the pairs above 0.90 to listen to.
+  ``top_db=40``), with the pairs above 0.90 to listen to;
+- when the shipped pitch and instrument classifiers are installed (``classifier`` embedder):
+  PIS and IIS (inception score of each classifier's probabilities of the generated clips, over
+  up to 10 splits, with the reference set's own score beside it) and PKID and IKID (KID on each
+  classifier's embeddings, generated against reference), and each classifier's class shares.
 
 It writes ``metrics.json`` and a self-contained ``report.html`` (figures and audio inlined;
 opens from disk) to ``out_dir`` and returns the metrics as a dict. ``load_clips`` and
@@ -38,6 +42,7 @@ from cadenza.data import audio
 from cadenza.metrics import embedders as embedder_registry
 from cadenza.metrics.copies import CopyReport, detect_copies
 from cadenza.metrics.frechet import FadInfinity, bootstrap_ci, fad_infinity
+from cadenza.metrics.inception import inception_score
 from cadenza.metrics.kernel import IMQ_C, kid
 from cadenza.metrics.ks import ks_features, ks_samples
 from cadenza.report import Report, write_json_atomic
@@ -46,6 +51,10 @@ COPY_LISTEN_THRESHOLD = 0.90
 LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most
 LISTEN_CLIPS = 3  # best and worst generated clips played in the report, each
 EMBED_BATCH = 64  # clips embedded at once: bounds memory for large folders
+IS_SPLITS = 10  # inception-score splits, at most; each split holds at least IS_SPLIT_CLIPS
+IS_SPLIT_CLIPS = 10
+# target -> (inception-score key, kernel-distance key) in metrics.json
+CLASSIFIER_METRICS = {"pitch": ("pis", "pkid"), "instrument": ("iis", "ikid")}
 
 
 @dataclass
@@ -157,6 +166,78 @@ def _embed(embedder, clips: ClipSet, progress: bool) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def classifier_embedders(sample_rate: int) -> tuple[dict, str | None]:
+    """The shipped pitch and instrument classifiers for clips at ``sample_rate``, by target,
+    or ``({}, why not)`` when they cannot be loaded here."""
+    from cadenza.checkpoint import CheckpointError
+
+    try:
+        return {target: embedder_registry.embedder("classifier", target=target,
+                                                   sample_rate=sample_rate)
+                for target in CLASSIFIER_METRICS}, None
+    except (CheckpointError, ImportError, OSError) as error:
+        return {}, f"{type(error).__name__}: {error}"
+
+
+def _classify(classifier, clips: ClipSet, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A classifier's embeddings ``(n, dim)`` and probabilities ``(n, classes)`` of a set."""
+    parts = []
+    for start in tqdm(range(0, len(clips), EMBED_BATCH),
+                      desc=f"classifying {clips.name} ({classifier.target})", unit="batch",
+                      disable=not progress):
+        batch = clips.clips[start:start + EMBED_BATCH]
+        if classifier.sample_rate != clips.sample_rate:
+            batch = audio.resample(batch, clips.sample_rate, classifier.sample_rate)
+        parts.append(classifier.embed(batch.astype(np.float64)))
+    return (np.concatenate([e for e, _ in parts]), np.concatenate([p for _, p in parts]))
+
+
+def _inception(probabilities: np.ndarray, seed: int):
+    """Inception score over up to ``IS_SPLITS`` splits of shuffled clips (files come in
+    order, so consecutive clips are alike)."""
+    splits = max(1, min(IS_SPLITS, len(probabilities) // IS_SPLIT_CLIPS))
+    order = np.random.default_rng(seed).permutation(len(probabilities))
+    return inception_score(probabilities[order], splits)
+
+
+def classifier_metrics(
+    classifiers: dict, generated: ClipSet, reference: ClipSet, *, seed: int = 0,
+    kid_subsets: int = 100, kid_subset_size: int = 1000, progress: bool = True,
+) -> tuple[dict, dict]:
+    """PIS / IIS and PKID / IKID from classifiers by target (``classifier_embedders``).
+
+    Returns the metrics (``pis``, ``pkid``, ... and ``classifiers``: what each classifier is
+    and the share of each class in either set, i.e. the mean probabilities) and the arrays.
+    """
+    metrics: dict = {}
+    about: dict = {}
+    arrays: dict = {}
+    for target, classifier in classifiers.items():
+        score_key, kernel_key = CLASSIFIER_METRICS[target]
+        a, p = _classify(classifier, generated, progress)
+        b, q = _classify(classifier, reference, progress)
+        score, own = _inception(p, seed), _inception(q, seed)
+        kernel = kid(a, b, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
+        metrics[score_key] = {"mean": score.mean, "std": score.std, "splits": score.splits,
+                              "reference_mean": own.mean, "reference_std": own.std,
+                              "reference_splits": own.splits, "classes": len(classifier.labels)}
+        metrics[kernel_key] = {"mean": kernel.mean, "std": kernel.std,
+                               "subsets": kernel.subsets, "subset_size": kernel.subset_size,
+                               "kernel": "imq", "c": IMQ_C}
+        training = getattr(classifier.model, "training_summary", {})
+        about[target] = {
+            "embedder": repr(classifier),
+            "validation_accuracy": training.get("validation_accuracy"),
+            "test_accuracy": training.get("test_accuracy"),
+            "labels": list(classifier.labels),
+            "generated_shares": [float(x) for x in p.mean(axis=0)],
+            "reference_shares": [float(x) for x in q.mean(axis=0)],
+        }
+        arrays[target] = {"generated": (a, p), "reference": (b, q)}
+    metrics["classifiers"] = about
+    return metrics, arrays
+
+
 def _finite(value: float) -> float | None:
     """JSON has no NaN: a metric that cannot be computed (no voiced frames) becomes null."""
     value = float(value)
@@ -194,6 +275,8 @@ class Evaluation:
     fad_fit: FadInfinity | None
     nearest: dict[str, np.ndarray]
     copies: CopyReport | None
+    # target -> {"generated": (embeddings, probabilities), "reference": (...)}
+    classified: dict = field(default_factory=dict)
 
 
 def measure(
@@ -206,12 +289,16 @@ def measure(
     bootstrap_resamples: int = 100,
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
+    classifiers: bool | dict = True,
     progress: bool = True,
 ) -> Evaluation:
     """Every metric of ``generated`` against ``reference`` (and ``train``, for copies).
 
     ``embedder`` is a name for ``cadenza.metrics.embedders.embedder`` (built at the clips'
     rate) or an ``Embedder``. Both sets need at least two clips, at the same rate and length.
+    ``classifiers``: True adds PIS, IIS, PKID and IKID with the shipped classifiers when they
+    load (``pis`` ... are null otherwise, and ``classifiers`` says why), False leaves them
+    out, and a dict ``{"pitch": ClassifierEmbedder, "instrument": ...}`` uses those.
     """
     for clips in (generated, reference, train):
         if clips is not None and len(clips) < 2:
@@ -245,7 +332,21 @@ def measure(
                "samples": _finite(samples.statistic)},
         "nearest_reference": _nearest_summary(nearest, generated, reference),
         "copies": None,
+        **dict.fromkeys(key for keys in CLASSIFIER_METRICS.values() for key in keys),
+        "classifiers": None,
     }
+    if classifiers is True:
+        found, why_not = classifier_embedders(rate)
+    else:
+        found, why_not = (classifiers or {}), (None if classifiers else "not requested")
+    classified: dict = {}
+    if found:
+        scores, classified = classifier_metrics(
+            found, generated, reference, seed=seed, kid_subsets=kid_subsets,
+            kid_subset_size=kid_subset_size, progress=progress)
+        metrics.update(scores)
+    else:
+        metrics["classifiers"] = {"unavailable": why_not}
     copies = None
     if train is not None:
         if train.sample_rate != rate:
@@ -264,7 +365,8 @@ def measure(
                 for g, t, s in listen[:50]],
         }
     metrics["embedder"] = repr(embedder)
-    return Evaluation(metrics, generated, reference, train, fad_fit, nearest, copies)
+    return Evaluation(metrics, generated, reference, train, fad_fit, nearest, copies,
+                      classified)
 
 
 def _nearest_summary(nearest: dict, generated: ClipSet, reference: ClipSet) -> dict:
@@ -294,6 +396,7 @@ def evaluate(
     clip_seconds: float = 4.0,
     out_dir: str | os.PathLike,
     seed: int = 0,
+    classifiers: bool = True,
     progress: bool = True,
 ) -> dict:
     """Compare the audio under ``generated_dir`` with ``reference_dir``; write the results.
@@ -301,6 +404,7 @@ def evaluate(
     Writes ``out_dir/metrics.json`` (atomically) and ``out_dir/report.html`` and returns the
     metrics (the content of ``metrics.json``). See the module docstring for what is measured.
     Third-party embedder names raise ``ThirdPartyModelError`` before any file is read.
+    ``classifiers=False`` skips PIS, IIS, PKID and IKID (see ``measure``).
     """
     started = time.perf_counter()
     if sample_rate <= 0 or clip_seconds <= 0:
@@ -310,7 +414,8 @@ def evaluate(
     sets = {name: load_clips(folder, sample_rate, clip_seconds, name=name, progress=progress)
             for name, folder in folders.items() if folder is not None}
     evaluation = measure(sets["generated"], sets["reference"], sets.get("train"),
-                         embedder=model, seed=seed, progress=progress)
+                         embedder=model, seed=seed, classifiers=classifiers,
+                         progress=progress)
     out = Path(out_dir)
     metrics = {
         "cadenza": __version__,
@@ -319,7 +424,7 @@ def evaluate(
         "config": {"generated_dir": str(generated_dir), "reference_dir": str(reference_dir),
                    "train_dir": None if train_dir is None else str(train_dir),
                    "embedder": embedder, "sample_rate": sample_rate,
-                   "clip_seconds": clip_seconds, "seed": seed},
+                   "clip_seconds": clip_seconds, "seed": seed, "classifiers": classifiers},
         "sets": {name: clips.summary() for name, clips in sets.items()},
         **evaluation.metrics,
         "elapsed_seconds": round(time.perf_counter() - started, 3),
@@ -380,6 +485,39 @@ def _histogram_figure(series: dict[str, np.ndarray], xlabel: str, marks: dict[st
     return figure
 
 
+def _label(target: str, label: str) -> str:
+    """Pitch labels are MIDI numbers: show the note name too."""
+    if target == "pitch" and label.isdigit():
+        import librosa
+
+        return f"{librosa.midi_to_note(int(label), unicode=False)} ({label})"
+    return label
+
+
+def _classifier_rows(metrics: dict) -> list[dict]:
+    """Summary rows for PIS, IIS, PKID and IKID (one row saying why, when unavailable)."""
+    about = metrics["classifiers"] or {}
+    if "unavailable" in about:
+        return [{"metric": "PIS, IIS, PKID, IKID", "value": "—",
+                 "detail": f"classifiers not used: {about['unavailable']}"}]
+    rows = []
+    for target, (score_key, kernel_key) in CLASSIFIER_METRICS.items():
+        score, kernel = metrics.get(score_key), metrics.get(kernel_key)
+        if score is None or kernel is None:
+            continue
+        rows.append({"metric": score_key.upper(),
+                     "value": f"{score['mean']:.3g} ± {score['std']:.2g}",
+                     "detail": f"inception score of the {target} classifier's probabilities "
+                               f"(1 to {score['classes']}; ± over {score['splits']} splits); "
+                               f"the reference set scores {score['reference_mean']:.3g}"})
+        rows.append({"metric": kernel_key.upper(),
+                     "value": f"{kernel['mean']:.3g} ± {kernel['std']:.2g}",
+                     "detail": f"KID on the {target} classifier's embeddings (IMQ kernel, "
+                               f"{kernel['subsets']} subsets of {kernel['subset_size']}); "
+                               "0 for one distribution"})
+    return rows
+
+
 def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike) -> Path:
     """The HTML page: summary tables, figures, and players for the clips worth hearing."""
     generated, reference, train = evaluation.generated, evaluation.reference, evaluation.train
@@ -416,6 +554,7 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
            + "; 0 = same distribution, 1 = disjoint"}
           for name in ("rms", "centroid", "f0", "samples")),
     ]
+    rows += _classifier_rows(metrics)
     near = metrics["nearest_reference"]
     rows.append({"metric": "nearest-reference distance (median)",
                  "value": _fmt(near["generated_median"]),
@@ -435,6 +574,25 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
     if skipped:
         report.heading("Skipped files")
         report.table(skipped)
+
+    if metrics["classifiers"] and "unavailable" not in metrics["classifiers"]:
+        report.heading("Classifiers")
+        report.paragraph(
+            "cadenza's pitch and instrument classifiers (small log-mel CNNs trained on single "
+            "notes, cadenza.metrics.classifier) give each clip class probabilities (averaged "
+            "over 1 s windows) and an embedding (their penultimate layer). Share: the mean "
+            "probability of each class over a set; an inception score is high when each clip "
+            "is classified confidently and the shares are even.")
+        for target, about in metrics["classifiers"].items():
+            accuracy = about["validation_accuracy"]
+            report.paragraph(f"{target} classifier ({len(about['labels'])} classes"
+                             + (f", validation accuracy {accuracy:.1%} on held-out notes"
+                                if accuracy is not None else "") + f"): {about['embedder']}")
+            report.table([
+                {target: _label(target, label), "generated share": f"{g:.3f}",
+                 "reference share": f"{r:.3f}"}
+                for label, g, r in zip(about["labels"], about["generated_shares"],
+                                       about["reference_shares"], strict=True)])
 
     if evaluation.fad_fit is not None:
         report.heading("FAD against 1/n")

@@ -11,4 +11,6 @@ files; reading, resampling and choosing what to compare belong to the caller. Mo
 - ``continuity``: does a continuation carry on its prompt (key, tempo, loudness, seam).
 - ``copies``: copy (memorisation) detection against a training set.
 - ``embedders``: the ``Embedder`` protocol, the model-free ``MelStats``, and the registry.
+- ``classifier``: cadenza's pitch and instrument classifiers (trained on the note set, shipped)
+  as an embedder with class probabilities: what PIS, IIS, PKID and IKID are computed on.
 """

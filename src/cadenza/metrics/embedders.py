@@ -10,6 +10,10 @@ bandwidth, flatness, roll-off), summarised per clip by their mean and standard d
 is cheap and deterministic; it sees timbre, loudness and harmony but not musical structure,
 and its numbers are not comparable with FAD computed on VGGish or CLAP.
 
+``classifier`` is cadenza's own pitch or instrument classifier, trained on the labelled note
+set and shipped with the package (``cadenza.metrics.classifier``): the penultimate layer of a
+small log-mel CNN, and its class probabilities for the inception score (PIS, IIS).
+
 Third-party models (VGGish, CLAP, PANNs, EnCodec) are never downloaded by cadenza:
 ``third_party`` explains how they can be brought in.
 """
@@ -149,7 +153,14 @@ class MelStats:
                 f"top_db={self.top_db})")
 
 
-EMBEDDERS: dict[str, Callable[..., Embedder]] = {"mel_stats": MelStats}
+def _classifier(**options) -> Embedder:
+    # torch loads only when a classifier is asked for.
+    from cadenza.metrics.classifier import ClassifierEmbedder
+
+    return ClassifierEmbedder(**options)
+
+
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {"mel_stats": MelStats, "classifier": _classifier}
 
 
 def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoReturn:
@@ -180,8 +191,11 @@ def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoR
 
 
 def embedder(name: str, **options) -> Embedder:
-    """An embedder by name: ``mel_stats`` (options go to ``MelStats``); third-party names
-    (``vggish``, ``clap``, ``panns``, ``encodec``, option ``path``) go to ``third_party``."""
+    """An embedder by name: ``mel_stats`` (options go to ``MelStats``), ``classifier`` (options
+    go to ``ClassifierEmbedder``: ``target="pitch"`` or ``"instrument"``, ``path`` of a
+    classifier folder, default the shipped one, ``sample_rate`` of the clips); third-party
+    names (``vggish``, ``clap``, ``panns``, ``encodec``, option ``path``) go to
+    ``third_party``."""
     key = name.lower()
     if key in EMBEDDERS:
         return EMBEDDERS[key](**options)

@@ -1,0 +1,396 @@
+"""Pitch and instrument classifiers on log-mel: the embedder behind PIS, IIS, PKID and IKID.
+
+Seed 001 measures generated music with the inception score and the kernel distance of a pitch
+and an instrument classifier (PIS, IIS, PKID, IKID). cadenza trains its own, small ones on the
+labelled note set (``cadenza data notes``: 21 pitches x 3 velocities x 8 instruments):
+
+- ``NoteClassifier``: one second of audio → log-mel (96 bands) → four 3x3 conv blocks (batch
+  norm, ReLU, 2x2 max-pool) → mean over time → a 128-d embedding (the penultimate layer) →
+  logits. About 0.1 M parameters.
+- ``train_classifier``: trains one on the note set's train split (notes cut short, random
+  one-second crops around the onset, random gain, a little noise), measures it on the
+  validation and test splits, and saves a folder: ``classifier.json`` (the network's config,
+  its labels and the training summary), ``classifier.safetensors`` and ``log.csv``.
+  ``load_classifier`` reads it.
+- ``ClassifierEmbedder``: the ``Embedder`` for the metrics. A clip longer than the window is
+  cut into windows (hop half a window, the last one ending at the clip's end); its embedding
+  is the mean of the windows' embeddings and its ``probabilities`` the mean of the windows'
+  softmax. A shorter clip is padded with silence.
+
+The classifiers see single notes of General MIDI instruments only: on music they say which
+pitch range and which timbre a clip is closest to, which is what the metrics need (how evenly
+and how confidently generated clips cover them), not a transcription.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import librosa
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional
+from tqdm.auto import tqdm
+
+from cadenza.atomic import replacing_folder
+from cadenza.checkpoint import CheckpointError, load_tensors, read_json, save_tensors
+from cadenza.data import audio
+from cadenza.metrics._arrays import as_clips
+from cadenza.metrics.copies import sliding_windows
+from cadenza.networks.common import ConfigMixin, int_tuple, positive
+
+TARGETS = ("pitch", "instrument")
+CONFIG_FILE, WEIGHTS_FILE, LOG_FILE = "classifier.json", "classifier.safetensors", "log.csv"
+LOG_FIELDS = ("step", "loss", "train_accuracy", "validation_loss", "validation_accuracy",
+              "seconds")
+
+
+# ------------------------------------------------------------------------------ network
+
+
+class NoteClassifier(ConfigMixin, nn.Module):
+    """Waves ``(batch, samples)`` at ``sample_rate`` → logits ``(batch, len(labels))``."""
+
+    name: ClassVar[str] = "note_classifier"
+    config_keys = ("target", "labels", "sample_rate", "window_seconds", "n_fft", "hop_length",
+                   "n_mels", "f_min", "channels", "embedding", "log_mel_mean", "log_mel_std")
+
+    def __init__(
+        self, target: str, labels: list[str], sample_rate: int = 16000,
+        window_seconds: float = 1.0, n_fft: int = 2048, hop_length: int = 256, n_mels: int = 96,
+        f_min: float = 30.0, channels: tuple[int, ...] = (16, 32, 64, 64), embedding: int = 128,
+        log_mel_mean: float = 0.0, log_mel_std: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if target not in TARGETS or len(labels) < 2:
+            raise ValueError(f"target must be one of {TARGETS} with >= 2 labels")
+        self.target, self.labels = target, [str(label) for label in labels]
+        self.sample_rate, self.window_seconds = positive("sample_rate", sample_rate), window_seconds
+        self.n_fft, self.hop_length = positive("n_fft", n_fft), positive("hop_length", hop_length)
+        self.n_mels, self.f_min = positive("n_mels", n_mels), float(f_min)
+        self.channels, self.embedding = int_tuple("channels", channels), embedding
+        self.log_mel_mean, self.log_mel_std = float(log_mel_mean), float(log_mel_std)
+        mel = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=f_min)
+        self.register_buffer("mel_basis", torch.from_numpy(mel).float(), persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        blocks, width = [], 1
+        for out in self.channels:
+            blocks += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            width = out
+        self.blocks = nn.Sequential(*blocks)
+        bands = n_mels // 2 ** len(self.channels)  # frequency stays: pitch is where energy is
+        self.project = nn.Linear(width * bands, positive("embedding", embedding))
+        self.dropout = nn.Dropout(0.2)
+        self.head = nn.Linear(embedding, len(self.labels))
+
+    def log_mel(self, waves: Tensor) -> Tensor:
+        """``(batch, samples)`` → standardised natural-log mel ``(batch, 1, n_mels, frames)``."""
+        spectrum = torch.stft(waves, self.n_fft, self.hop_length, window=self.window,
+                              center=True, return_complex=True).abs()
+        log_mel = torch.log(torch.clamp(self.mel_basis @ spectrum, min=1e-5))
+        return ((log_mel - self.log_mel_mean) / self.log_mel_std)[:, None]
+
+    def embed(self, waves: Tensor) -> Tensor:
+        """The penultimate layer ``(batch, embedding)``, non-negative (after ReLU)."""
+        features = self.blocks(self.log_mel(waves)).mean(dim=3)  # mean over time
+        return functional.relu(self.project(features.flatten(1)))
+
+    def forward(self, waves: Tensor) -> Tensor:
+        return self.head(self.dropout(self.embed(waves)))
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.window_seconds * self.sample_rate)
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def save_classifier(model: NoteClassifier, folder: str | os.PathLike, training: dict,
+                    log: list[dict]) -> Path:
+    """Write the classifier folder atomically (a crash leaves the old folder or none)."""
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(log)
+    with replacing_folder(folder) as staging:
+        text = json.dumps({"network": model.config(), "training": training}, indent=1)
+        (staging / CONFIG_FILE).write_text(text + "\n")
+        (staging / LOG_FILE).write_text(table.getvalue())
+        save_tensors(staging / WEIGHTS_FILE, model.state_dict())
+        # safetensors makes its file private (0600); shipped weights must be readable by all.
+        os.chmod(staging / WEIGHTS_FILE, (staging / CONFIG_FILE).stat().st_mode)
+    return Path(folder)
+
+
+def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu"
+                    ) -> NoteClassifier:
+    """A classifier folder written by ``train_classifier``, in eval mode.
+
+    Its ``training_summary`` is the training summary (data, steps, seed, accuracies).
+    A missing or damaged folder is a ``CheckpointError``.
+    """
+    path = Path(path)
+    config = read_json(path / CONFIG_FILE)
+    try:
+        model = NoteClassifier(**config["network"])
+        model.load_state_dict(load_tensors(path / WEIGHTS_FILE))
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: inconsistent classifier files ({error})") from None
+    model.training_summary = config.get("training", {})
+    return model.to(device).eval()
+
+
+def shipped_classifier(target: str = "pitch") -> Path:
+    """The folder of the classifier shipped inside the package for ``target``."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown classifier target {target!r}; choose {', '.join(TARGETS)}")
+    folder = Path(str(resources.files("cadenza") / "models" / f"classifier-{target}"))
+    if not (folder / CONFIG_FILE).exists():
+        raise CheckpointError(f"the shipped {target} classifier is missing from this installation")
+    return folder
+
+
+# ------------------------------------------------------------------------------ embedder
+
+
+class ClassifierEmbedder:
+    """A trained classifier as an ``Embedder``: penultimate-layer embeddings and softmax.
+
+    ``target`` picks the shipped pitch or instrument classifier; ``path`` a folder of one's own
+    instead, or ``model`` one in memory. ``sample_rate`` is the rate of the clips it will be
+    given (default: the classifier's own, 16 kHz); other rates are resampled. ``hop_seconds``
+    is the hop between windows of clips longer than the classifier's window (default: half a
+    window).
+    """
+
+    name = "classifier"
+
+    def __init__(self, target: str = "pitch", path: str | os.PathLike | None = None,
+                 sample_rate: int | None = None, hop_seconds: float | None = None,
+                 batch_size: int = 64, device: str | torch.device = "cpu",
+                 model: NoteClassifier | None = None) -> None:
+        if model is not None:
+            self.path, self.model = None, model.to(device)
+        else:
+            self.path = Path(path) if path is not None else shipped_classifier(target)
+            self.model = load_classifier(self.path, device)
+        self.target, self.labels = self.model.target, self.model.labels
+        self.sample_rate = int(sample_rate or self.model.sample_rate)
+        self.hop_seconds = hop_seconds or self.model.window_seconds / 2
+        self.batch_size, self.device = int(batch_size), device
+
+    @property
+    def dim(self) -> int:
+        return self.model.embedding
+
+    def embed(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings ``(n, dim)`` and class probabilities ``(n, classes)`` in one pass."""
+        clips = as_clips(clips)
+        if self.sample_rate != self.model.sample_rate:
+            clips = audio.resample(clips, self.sample_rate, self.model.sample_rate)
+        window = self.model.window_samples
+        windows = sliding_windows(clips, window, round(self.hop_seconds * self.model.sample_rate))
+        n, count, length = windows.shape
+        flat = np.pad(windows.reshape(n * count, length), ((0, 0), (0, window - length)))
+        embeddings, probabilities = [], []
+        with torch.inference_mode():
+            for start in range(0, len(flat), self.batch_size):
+                batch = torch.from_numpy(flat[start:start + self.batch_size]).float()
+                embedding = self.model.embed(batch.to(self.device))
+                embeddings.append(embedding.double().cpu().numpy())
+                probabilities.append(self.model.head(embedding).double().softmax(1).cpu().numpy())
+        embedding = np.concatenate(embeddings).reshape(n, count, -1).mean(axis=1)
+        probability = np.concatenate(probabilities).reshape(n, count, -1).mean(axis=1)
+        return embedding, probability / probability.sum(axis=1, keepdims=True)
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray:
+        """Clip embeddings ``(n, dim)``: the mean of the windows' penultimate layers."""
+        return self.embed(clips)[0]
+
+    def probabilities(self, clips: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, classes)`` (columns: ``labels``), averaged over windows."""
+        return self.embed(clips)[1]
+
+    def predict(self, clips: np.ndarray) -> list[str]:
+        """The most probable label of each clip."""
+        return [self.labels[i] for i in self.probabilities(clips).argmax(axis=1)]
+
+    def __repr__(self) -> str:
+        path = "<in memory>" if self.path is None else str(self.path)
+        return (f"ClassifierEmbedder(target={self.target!r}, path={path!r}, "
+                f"sample_rate={self.sample_rate}, hop_seconds={self.hop_seconds:g})")
+
+
+# ------------------------------------------------------------------------------ training
+
+
+def read_note_set(notes_dir: str | os.PathLike, target: str, sample_rate: int
+                  ) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Labels and, per split, waves ``(n, samples)`` float32 at ``sample_rate`` with their
+    label indices, from a folder written by ``build_note_set``."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown classifier target {target!r}; choose {', '.join(TARGETS)}")
+    notes_dir = Path(notes_dir)
+    try:
+        with open(notes_dir / "labels.csv", newline="") as file:
+            rows = list(csv.DictReader(file))
+    except OSError as error:
+        raise ValueError(f"{notes_dir}: not a note set ({error.strerror}: labels.csv); "
+                         "make one with `cadenza data notes`") from None
+    values = [row[target] for row in rows]
+    labels = (sorted(set(values), key=int) if target == "pitch"
+              else list(dict.fromkeys(values)))  # instruments in the note set's order
+    splits: dict[str, tuple[list, list]] = {}
+    for row, value in zip(rows, values, strict=True):
+        wave, _ = audio.load(notes_dir / row["path"], sample_rate, channels=1)
+        waves, indices = splits.setdefault(row["split"], ([], []))
+        waves.append(wave[0])
+        indices.append(labels.index(value))
+    length = max(len(w) for waves, _ in splits.values() for w in waves)
+    return labels, {name: (np.stack([np.pad(w, (0, length - len(w))) for w in waves]),
+                           np.array(indices)) for name, (waves, indices) in splits.items()}
+
+
+def augment(waves: np.ndarray, window: int, sample_rate: int, rng: np.random.Generator
+            ) -> np.ndarray:
+    """Notes (struck at 0 s) → training crops: half of the notes cut short (released at
+    0.1..1.5 s with a 30..300 ms decay, as in quick passages), random ``window``-long crops
+    starting from 0.25 s before the onset to anywhere after it, gain of -18..+6 dB, and white
+    noise at -80..-50 dBFS on half of them."""
+    column = (len(waves), 1)
+    after = np.arange(waves.shape[1]) / sample_rate - rng.uniform(0.1, 1.5, column)
+    release = np.exp(-np.clip(after, 0, None) / rng.uniform(0.03, 0.3, column))
+    waves = np.where(rng.random(column) < 0.5, waves * release, waves)
+    lead = round(0.25 * sample_rate)
+    padded = np.pad(waves, ((0, 0), (lead, max(0, window - waves.shape[1]))))
+    starts = rng.integers(0, padded.shape[1] - window + 1, len(waves))
+    crops = np.stack([row[s:s + window] for row, s in zip(padded, starts, strict=True)])
+    crops = crops * 10 ** (rng.uniform(-18, 6, column) / 20)
+    noise = 10 ** (rng.uniform(-80, -50, column) / 20) * (rng.random(column) < 0.5)
+    return (crops + noise * rng.standard_normal(crops.shape)).astype(np.float32)
+
+
+def _evaluate(embedder: ClassifierEmbedder, waves: np.ndarray, targets: np.ndarray
+              ) -> tuple[float, float, dict[str, int]]:
+    """Loss, accuracy and mistakes (``"true -> predicted": count``) of whole notes, windowed
+    as the embedder windows any clip."""
+    embedder.model.eval()
+    probabilities = embedder.probabilities(waves)
+    embedder.model.train()
+    loss = -np.log(np.maximum(probabilities[np.arange(len(targets)), targets], 1e-12)).mean()
+    predicted = probabilities.argmax(axis=1)
+    labels = embedder.labels
+    mistakes: dict[str, int] = {}
+    for true, guess in zip(targets, predicted, strict=True):
+        if true != guess:
+            key = f"{labels[true]} -> {labels[guess]}"
+            mistakes[key] = mistakes.get(key, 0) + 1
+    return float(loss), float((predicted == targets).mean()), dict(sorted(mistakes.items()))
+
+
+def train_classifier(
+    notes_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    target: str = "pitch",
+    steps: int = 1500,
+    seed: int = 0,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    sample_rate: int = 16000,
+    window_seconds: float = 1.0,
+    channels: tuple[int, ...] = (16, 32, 64, 64),
+    embedding: int = 128,
+    n_mels: int = 96,
+    eval_every: int = 100,
+    progress: bool = True,
+) -> dict:
+    """Train a ``target`` classifier on a note set's train split; save it to ``out_dir``.
+
+    AdamW with a cosine learning-rate decay and label smoothing 0.05; whole validation and
+    test notes are classified every ``eval_every`` steps and at the end (``log.csv``). Returns
+    the training summary (also in ``classifier.json``): accuracies, sizes, time, settings.
+    """
+    if steps < 1 or batch_size < 1:
+        raise ValueError("steps and batch_size must be positive")
+    started = time.perf_counter()
+    labels, splits = read_note_set(notes_dir, target, sample_rate)
+    if "train" not in splits or "validation" not in splits:
+        raise ValueError(f"{notes_dir}: the note set needs train and validation notes")
+    train_waves, train_targets = splits["train"]
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = NoteClassifier(target, labels, sample_rate, window_seconds, n_mels=n_mels,
+                           channels=channels, embedding=embedding)
+    with torch.no_grad():  # standardise the input with the training notes' log-mel statistics
+        log_mel = model.log_mel(torch.from_numpy(train_waves).float())
+        model.log_mel_mean, model.log_mel_std = log_mel.mean().item(), log_mel.std().item()
+    embedder = ClassifierEmbedder(model=model)  # measures notes as any clip will be measured
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+    model.train()
+    log, losses, hits = [], [], []
+    for step in tqdm(range(1, steps + 1), desc=f"{target} classifier", disable=not progress):
+        chosen = rng.integers(0, len(train_waves), batch_size)
+        batch = augment(train_waves[chosen], model.window_samples, sample_rate, rng)
+        logits = model(torch.from_numpy(batch))
+        answer = torch.from_numpy(train_targets[chosen])
+        loss = functional.cross_entropy(logits, answer, label_smoothing=0.05)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        hits.append((logits.argmax(1) == answer).float().mean().item())
+        if step % eval_every == 0 or step == steps:
+            validation_loss, validation_accuracy, mistakes = _evaluate(
+                embedder, *splits["validation"])
+            log.append({"step": step, "loss": round(float(np.mean(losses)), 5),
+                        "train_accuracy": round(float(np.mean(hits)), 4),
+                        "validation_loss": round(validation_loss, 5),
+                        "validation_accuracy": round(validation_accuracy, 4),
+                        "seconds": round(time.perf_counter() - started, 1)})
+            losses, hits = [], []
+    test = _evaluate(embedder, *splits["test"]) if "test" in splits else None
+    model.eval()
+    summary = {
+        "notes_dir": str(notes_dir),
+        "note_set": _note_set_facts(Path(notes_dir)),
+        "notes_per_split": {name: len(waves) for name, (waves, _) in splits.items()},
+        "steps": steps, "seed": seed, "batch_size": batch_size, "learning_rate": learning_rate,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "validation_accuracy": log[-1]["validation_accuracy"],
+        "validation_loss": log[-1]["validation_loss"],
+        "validation_mistakes": mistakes,
+        "test_accuracy": None if test is None else round(test[1], 4),
+        "test_mistakes": None if test is None else test[2],
+        "chance": round(1 / len(labels), 4),
+        "seconds": round(time.perf_counter() - started, 1),
+        "torch": torch.__version__,
+    }
+    save_classifier(model, out_dir, summary, log)
+    return summary
+
+
+def _note_set_facts(notes_dir: Path) -> dict[str, Any]:
+    try:
+        facts = json.loads((notes_dir / "note_set.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    keep = ("files", "files_per_split", "renderer", "soundfont", "seed", "sample_rate",
+            "seconds", "split_fractions")
+    return {key: facts.get(key) for key in keep}
