@@ -456,8 +456,11 @@ def eval_(
     generated: Path = typer.Argument(..., help="Folder of generated audio (searched recursively)."),
     reference: Path = typer.Argument(..., help="Folder of reference audio (searched recursively)."),
     train: Path = typer.Option(None, help="Training audio: adds copy (memorisation) detection."),
-    embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats, or "
-                                 "classifier (the pitch classifier's)."),
+    embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats, "
+                                 "classifier (the pitch classifier's), or the path of a "
+                                 "TorchScript export of VGGish, PANNs, CLAP, ... (never "
+                                 "downloaded)."),
+    embedder_rate: int = typer.Option(16000, help="Sample rate a TorchScript embedder expects."),
     out: Path = typer.Option(Path("cadenza-eval"), help="Folder for metrics.json and report.html."),
     seconds: float = typer.Option(4.0, help="Clip length: files are cut into clips this long."),
     rate: int = typer.Option(16000, help="Sample rate the audio is resampled to."),
@@ -473,7 +476,7 @@ def eval_(
     try:
         result = evaluate(generated, reference, train_dir=train, embedder=embedder,
                           sample_rate=rate, clip_seconds=seconds, out_dir=out, seed=seed,
-                          classifiers=classifiers)
+                          classifiers=classifiers, embedder_rate=embedder_rate)
     except ThirdPartyModelError as error:
         raise ValueError(str(error)) from None
     sets = result["sets"]

@@ -398,18 +398,22 @@ def evaluate(
     seed: int = 0,
     classifiers: bool = True,
     progress: bool = True,
+    embedder_rate: int = 16000,
 ) -> dict:
     """Compare the audio under ``generated_dir`` with ``reference_dir``; write the results.
 
     Writes ``out_dir/metrics.json`` (atomically) and ``out_dir/report.html`` and returns the
     metrics (the content of ``metrics.json``). See the module docstring for what is measured.
     Third-party embedder names raise ``ThirdPartyModelError`` before any file is read.
-    ``classifiers=False`` skips PIS, IIS, PKID and IKID (see ``measure``).
+    ``classifiers=False`` skips PIS, IIS, PKID and IKID (see ``measure``). ``embedder`` may
+    be the path of a TorchScript embedding model that expects audio at ``embedder_rate``.
     """
     started = time.perf_counter()
     if sample_rate <= 0 or clip_seconds <= 0:
         raise ValueError("sample_rate and clip_seconds must be positive")
-    model = embedder_registry.embedder(embedder, sample_rate=sample_rate)  # fails early
+    torchscript = Path(embedder).suffix.lower() in embedder_registry.TORCHSCRIPT_SUFFIXES
+    options = {"model_rate": embedder_rate} if torchscript else {"sample_rate": sample_rate}
+    model = embedder_registry.embedder(embedder, **options)  # fails early
     folders = {"generated": generated_dir, "reference": reference_dir, "train": train_dir}
     sets = {name: load_clips(folder, sample_rate, clip_seconds, name=name, progress=progress)
             for name, folder in folders.items() if folder is not None}

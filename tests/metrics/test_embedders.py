@@ -55,3 +55,25 @@ def test_third_party_models_are_never_downloaded(tmp_path):
         embedder("clap", path=tmp_path)
     with pytest.raises(ValueError, match="unknown embedder"):
         embedder("inception-v3")
+
+
+def test_a_torchscript_export_is_an_embedder_from_a_local_file(tmp_path):
+    import torch
+
+    class FrameStats(torch.nn.Module):  # stands in for an exported VGGish / CLAP audio tower
+        def forward(self, clips: torch.Tensor) -> torch.Tensor:
+            frames = clips.reshape(clips.shape[0], -1, 400)
+            return torch.stack([frames.std(-1), frames.abs().amax(-1)], -1)  # (n, frames, 2)
+
+    path = tmp_path / "frame_stats.pt"
+    torch.jit.script(FrameStats()).save(str(path))
+    model = embedder(str(path), model_rate=8000)
+    assert model.sample_rate == 8000 and isinstance(model, Embedder)
+    clips = np.random.default_rng(0).standard_normal((5, 8000)) * np.arange(1, 6)[:, None]
+    embeddings = model(clips)
+    assert embeddings.shape == (5, 2)
+    assert np.allclose(embeddings[:, 0], np.arange(1, 6), rtol=0.1)  # std of each clip
+    assert embedder("vggish", path=str(path)).name == "vggish"
+    with pytest.raises(ThirdPartyModelError, match="not a TorchScript model"):
+        (tmp_path / "broken.pt").write_bytes(b"not a model")
+        embedder(str(tmp_path / "broken.pt"))

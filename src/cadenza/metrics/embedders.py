@@ -163,14 +163,63 @@ def _classifier(**options) -> Embedder:
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {"mel_stats": MelStats, "classifier": _classifier}
 
 
+TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript")
+
+
+class TorchScriptEmbedder:
+    """Any embedding model exported to TorchScript, loaded from a local file: the way to use
+    VGGish, PANNs, CLAP's audio tower or EnCodec's encoder without cadenza knowing their code.
+
+    The model takes float32 clips ``(n, samples)`` at ``sample_rate`` and returns ``(n, dim)``,
+    or ``(n, frames, dim)``, which is averaged over frames (as FAD does with VGGish frames).
+    Export it once where the model's own package is installed, e.g.
+    ``torch.jit.trace(wrapper, example).save("vggish.pt")``.
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int = 16000, *,
+                 name: str | None = None, batch_size: int = 16):
+        import torch
+
+        path = Path(path)
+        if not path.is_file():
+            raise ThirdPartyModelError(f"{path}: no such TorchScript file")
+        try:
+            self.model = torch.jit.load(str(path), map_location="cpu").eval()
+        except (RuntimeError, ValueError) as error:
+            raise ThirdPartyModelError(f"{path}: not a TorchScript model ({error})") from None
+        self.name = name or f"torchscript:{path.stem}"
+        self.sample_rate = int(sample_rate)
+        self.batch_size = batch_size
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray:
+        import torch
+
+        clips = np.asarray(clips, dtype=np.float32)
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(clips), self.batch_size):
+                out = self.model(torch.from_numpy(clips[start:start + self.batch_size]))
+                out = out.double().numpy()
+                parts.append(out.mean(axis=1) if out.ndim == 3 else out)
+        embeddings = np.concatenate(parts)
+        if embeddings.ndim != 2 or len(embeddings) != len(clips):
+            raise ThirdPartyModelError(
+                f"{self.name}: expected (n, dim) or (n, frames, dim) outputs for {len(clips)} "
+                f"clips, got shape {embeddings.shape}")
+        return embeddings
+
+    def __repr__(self) -> str:
+        return f"TorchScriptEmbedder({self.name!r}, sample_rate={self.sample_rate})"
+
+
 def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoReturn:
     """A third-party embedding model (VGGish, CLAP, PANNs, EnCodec); never downloaded.
 
-    Such models load only from weights already on disk at ``path``, or through ``fadtk`` if it
-    is installed. cadenza ships no loader for either yet, so this raises
-    ``ThirdPartyModelError`` with what to do instead: compute the embeddings with the model's
-    own package (offline, from local weights) and pass the arrays to the metrics, which take
-    embeddings, or implement the ``Embedder`` protocol around the model.
+    Such models load only from a TorchScript export on disk (``TorchScriptEmbedder``); cadenza
+    has no adapter for their native weight files or for ``fadtk``, so for anything else this
+    raises ``ThirdPartyModelError`` with what to do instead: export the model to TorchScript,
+    compute the embeddings with the model's own package and pass the arrays to the metrics, or
+    implement the ``Embedder`` protocol around the model.
     """
     what = model or "a third-party model"
     where = "no weights path given" if path is None else (
@@ -183,7 +232,8 @@ def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoR
         "weights path or through fadtk. "
         + ("fadtk is installed, but cadenza has no fadtk adapter yet. " if fadtk
            else "fadtk is not installed. ")
-        + "Compute the embeddings with the model's own package from local weights and pass "
+        + "Export the model to TorchScript and give the file's path (--embedder model.pt), or "
+        "compute the embeddings with the model's own package from local weights and pass "
         "the (n, dim) arrays to cadenza.metrics (fad, kid, ...), or wrap the model in a class "
         "with name, sample_rate and __call__(clips) -> (n, dim) (the Embedder protocol). "
         "The model-free embedder 'mel_stats' needs nothing."
@@ -193,14 +243,21 @@ def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoR
 def embedder(name: str, **options) -> Embedder:
     """An embedder by name: ``mel_stats`` (options go to ``MelStats``), ``classifier`` (options
     go to ``ClassifierEmbedder``: ``target="pitch"`` or ``"instrument"``, ``path`` of a
-    classifier folder, default the shipped one, ``sample_rate`` of the clips); third-party
-    names (``vggish``, ``clap``, ``panns``, ``encodec``, option ``path``) go to
-    ``third_party``."""
+    classifier folder, default the shipped one, ``sample_rate`` of the clips); the path of a
+    TorchScript file (``.pt``, ``.ts``, ...; option ``model_rate``, the rate it expects,
+    default 16000) is a ``TorchScriptEmbedder``; third-party names (``vggish``, ``clap``,
+    ``panns``, ``encodec``) need their TorchScript export as option ``path``, else
+    ``third_party`` explains."""
     key = name.lower()
     if key in EMBEDDERS:
         return EMBEDDERS[key](**options)
+    if Path(name).suffix.lower() in TORCHSCRIPT_SUFFIXES:
+        return TorchScriptEmbedder(name, options.get("model_rate", 16000))
     if key in THIRD_PARTY_MODELS:
-        return third_party(options.get("path"), model=key)
+        path = options.get("path")
+        if path is not None and Path(path).suffix.lower() in TORCHSCRIPT_SUFFIXES:
+            return TorchScriptEmbedder(path, options.get("model_rate", 16000), name=key)
+        return third_party(path, model=key)
     raise ValueError(
         f"unknown embedder {name!r}; choose {', '.join((*EMBEDDERS, *THIRD_PARTY_MODELS))}"
     )
