@@ -85,6 +85,22 @@ HEADER = (
 )
 
 
+def classifier_row(name: str, metrics: dict) -> str:
+    """PIS / IIS (with the reference set's own score) and PKID / IKID, from the classifiers."""
+    if metrics.get("pis") is None:
+        return f"| {name} | n/a | n/a | n/a | n/a |"
+    pis, iis, pkid, ikid = (metrics[k] for k in ("pis", "iis", "pkid", "ikid"))
+    return (f"| {name} | {pis['mean']:.3f} ± {pis['std']:.3f} (reference "
+            f"{pis['reference_mean']:.3f}) | {iis['mean']:.3f} ± {iis['std']:.3f} (reference "
+            f"{iis['reference_mean']:.3f}) | {pkid['mean']:.3g} ± {pkid['std']:.1g} | "
+            f"{ikid['mean']:.3g} ± {ikid['std']:.1g} |")
+
+
+CLASSIFIER_HEADER = (
+    "| generated set | PIS | IIS | PKID ± std | IKID ± std |\n|---|---:|---:|---:|---:|"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=Path("corpus/piano"))
@@ -107,12 +123,13 @@ def main() -> None:
     sets = {"test split (best case)": test, "validation split": validation,
             **synthetic_sets(test, args.seed)}
 
-    lines, record = [], {}
+    lines, classifier_lines, record = [], [], {}
     for name, generated in sets.items():
         print(f"measuring {name} ({len(generated)} clips) ...", file=sys.stderr, flush=True)
         evaluation = measure(generated, train, train, seed=args.seed, progress=False)
         record[name] = {"clips": len(generated), **evaluation.metrics}
         lines.append(row(name, evaluation.metrics, len(generated)))
+        classifier_lines.append(classifier_row(name, evaluation.metrics))
     elapsed = time.perf_counter() - started
 
     description = (
@@ -123,7 +140,7 @@ def main() -> None:
         f"librosa {librosa.__version__}; {datetime.date.today().isoformat()}; "
         f"run took {elapsed:.0f} s."
     )
-    table = "\n".join([HEADER, *lines])
+    table = "\n".join([HEADER, *lines, "", CLASSIFIER_HEADER, *classifier_lines])
     text = f"{description}\n\n{table}\n"
     print(text)
     write_atomic(args.out, text)
