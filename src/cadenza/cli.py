@@ -321,7 +321,7 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     import torch
 
     from cadenza.data import audio
-    from cadenza.pipeline import EDIT_SAMPLER, FAST_REPAINT, load, shipped
+    from cadenza.pipeline import load, shipped
     from cadenza.report import write_json_atomic
 
     if out.suffix.lower() != ".wav":
@@ -334,14 +334,8 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
                                          channels=pipeline.channels)[0]) for path in inputs]
     loaded = time.perf_counter()
-    # What the pipeline will use when the command line leaves sampler or steps out.
-    default_sampler, default_steps = pipeline.sampler, pipeline.steps
-    if task in ("extend", "inpaint", "outpaint"):
-        default_sampler = EDIT_SAMPLER
-    if options.get("strategy") == "repaint-fast":
-        default_sampler, default_steps = FAST_REPAINT["sampler"], FAST_REPAINT["steps"]
-    settings = {"seed": seed, "sampler": sampler or default_sampler,
-                "steps": steps or default_steps}
+    sampler, steps = pipeline.sampler_and_steps(options.get("strategy"), sampler, steps)
+    settings = {"seed": seed, "sampler": sampler, "steps": steps}
     result = call(pipeline, *waves, **settings, **options)
     if not isinstance(result, Path):
         result = audio.write(out, result.numpy(), pipeline.sample_rate)

@@ -74,14 +74,18 @@ def _plot(rows: list[dict], spectrum: str) -> Figure:
     return figure
 
 
+def _draw_spectrogram(axis, wave, sample_rate: int, top_hz: float = 5000) -> None:
+    axis.specgram(wave.reshape(-1), NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma",
+                  vmin=-110)
+    axis.set_ylim(0, min(top_hz, sample_rate / 2))
+    axis.set_ylabel("Hz")
+
+
 def _spectrogram(wave, sample_rate: int, title: str) -> Figure:
     figure = Figure(figsize=(11, 2.6))
     axis = figure.subplots()
-    axis.specgram(wave.reshape(-1), NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma",
-                  vmin=-110)
-    axis.set_ylim(0, min(5000, sample_rate / 2))
+    _draw_spectrogram(axis, wave, sample_rate)
     axis.set_xlabel("seconds")
-    axis.set_ylabel("Hz")
     axis.set_title(title)
     return figure
 
@@ -146,9 +150,7 @@ def _edit_figure(wave, sample_rate: int, marks: list[float], title: str) -> Figu
     times = torch.arange(len(wave)) / sample_rate
     axes[0].plot(times, wave, linewidth=0.3, color="black")
     axes[0].set_ylabel("amplitude")
-    axes[1].specgram(wave, NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma", vmin=-110)
-    axes[1].set_ylim(0, min(4000, sample_rate / 2))
-    axes[1].set_ylabel("Hz")
+    _draw_spectrogram(axes[1], wave, sample_rate, top_hz=4000)
     track = pitch_track(wave, sample_rate, method="yin")
     axes[2].semilogy(track.times, track.f0, ".", markersize=2)
     axes[2].set_ylabel("f0 (Hz, YIN)")

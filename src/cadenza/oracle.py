@@ -134,8 +134,7 @@ class GaussianOracle:
     ) -> Tensor:
         """Exact draws of the missing samples, one per row of ``reference``: (..., n_missing)."""
         mean, covariance = self.conditional(known, reference)
-        factor = torch.linalg.cholesky(covariance + 1e-12 * torch.eye(len(covariance),
-                                                                      dtype=torch.float64))
+        factor = _cholesky(covariance)
         white = torch.randn(*mean.shape, generator=generator, dtype=torch.float64)
         return mean + white @ factor.T
 
@@ -158,8 +157,7 @@ class GaussianOracle:
         if within is not None:
             within = torch.as_tensor(within, dtype=torch.bool)
             residual, covariance = residual[:, within], covariance[within][:, within]
-        factor = torch.linalg.cholesky(covariance + 1e-12 * torch.eye(len(covariance),
-                                                                      dtype=torch.float64))
+        factor = _cholesky(covariance)
         white = torch.linalg.solve_triangular(factor, residual.T, upper=False).T
         count, dims = white.shape
         m = white.mean(0)
@@ -222,3 +220,9 @@ class GaussianOracle:
         return math.sqrt(
             float((self.multiplicity * gap).sum() / (self.multiplicity * self.power).sum())
         )
+
+
+def _cholesky(covariance: Tensor) -> Tensor:
+    """Cholesky factor of a conditional covariance, which rounding can leave barely indefinite."""
+    jitter = 1e-12 * torch.eye(len(covariance), dtype=covariance.dtype)
+    return torch.linalg.cholesky(covariance + jitter)

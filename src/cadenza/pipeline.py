@@ -357,6 +357,17 @@ class Pipeline:
 
     # -- shared by the tasks
 
+    def sampler_and_steps(self, strategy: str | None, sampler: str | None = None,
+                          steps: int | None = None) -> tuple[str, int]:
+        """The sampler and steps a task runs with when the caller leaves them out (None):
+        ``repaint-fast``'s own, ``EDIT_SAMPLER`` for any other known-region strategy, and the
+        model's defaults for tasks without one (``strategy=None``: generate, transfer, ...)."""
+        if strategy == "repaint-fast":
+            return sampler or FAST_REPAINT["sampler"], steps or FAST_REPAINT["steps"]
+        if strategy is not None:
+            return sampler or EDIT_SAMPLER, steps or self.steps
+        return sampler or self.sampler, steps or self.steps
+
     def _generator(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(seed)
 
@@ -418,16 +429,16 @@ class Pipeline:
         known = torch.ones(reference.shape[-1], dtype=torch.bool, device=reference.device)
         for start, end in gaps:
             known[math.floor(start * fps): math.ceil(end * fps) + 1] = False
+        sampler, steps = self.sampler_and_steps(strategy, sampler, steps)
         if strategy == "repaint-fast":
             fast = {**FAST_REPAINT, **options}
-            sampler, steps = sampler or fast["sampler"], steps or fast["steps"]
             options = {k: v for k, v in fast.items() if k not in ("sampler", "steps")}
             strategy = "repaint"
         if options.get("resample_band") is not None:  # sigma_data units -> sigmas
             band = tuple(self.sigma_data * value for value in options["resample_band"])
             options = {**options, "resample_band": band}
         x = edit.inpaint(self.denoiser(), reference, known, self.sigmas(steps),
-                         sampler=sampler or EDIT_SAMPLER, strategy=strategy,
+                         sampler=sampler, strategy=strategy,
                          generator=generator, sigma_data=self.sigma_data, verbatim=verbatim,
                          progress=progress, **options)
         return self.decode(x.float(), canvas.shape[-1])
