@@ -84,3 +84,23 @@ def test_bad_configs_and_inputs_raise():
         network("unet1d", base_channels=64, attention_heads=3)
     with pytest.raises(ValueError, match="expects"):
         small_unet(freq=8)(torch.randn(1, 1, 9, 16), torch.zeros(1))
+
+
+def test_input_skip_passes_noise_the_narrow_first_layer_cannot():
+    # 72 channels squeezed into 8: without the skip the identity map of white noise (what a
+    # v-target is around sigma ~ sigma_data) is out of reach; the gated skip learns it.
+    narrow = {**SMALL, "base_channels": 8, "attention_heads": 1}
+    losses = {}
+    for skip in (False, True):
+        torch.manual_seed(0)
+        model = network("unet1d", channels=3, freq=24, input_skip=skip, **narrow)
+        assert model(torch.randn(2, 3, 24, 8), torch.zeros(2)).abs().max() == 0  # fresh: zero
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(60):
+            x = torch.randn(8, 3, 24, 16)
+            loss = (model(x, torch.full((8,), 0.5)) - x).square().mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        losses[skip] = loss.item()
+    assert losses[True] < 0.2 < 0.6 < losses[False]

@@ -36,6 +36,7 @@ class UNet1d(ConfigMixin, nn.Module):
         "blocks_per_level",
         "attention_levels",
         "attention_heads",
+        "input_skip",
     )
 
     SEED: ClassVar[dict[str, Any]] = {
@@ -66,6 +67,7 @@ class UNet1d(ConfigMixin, nn.Module):
         blocks_per_level: int = 2,
         attention_levels: tuple[int, ...] = (2,),
         attention_heads: int = 4,
+        input_skip: bool = False,
     ) -> None:
         super().__init__()
         self.channels = positive("channels", channels)
@@ -93,6 +95,17 @@ class UNet1d(ConfigMixin, nn.Module):
             embedding_channels=embedding_channels,
             resampling="pool",
         )
+        # With frequency as channels the first convolution squeezes channels x freq (384 for
+        # the packed mel) into base_channels, and noise cannot pass that bottleneck; but around
+        # sigma ~ sigma_data a v- or eps-target is half noise (measured without the skip:
+        # x0 error 0.43 at sigma 1, worse than predicting the mean, 0.33). The skip adds
+        # gate(sigma) * x_in per channel at full width; zero at the start of training.
+        self.input_skip = bool(input_skip)
+        self.skip_gate = None
+        if self.input_skip:
+            self.skip_gate = nn.Linear(embedding_channels, self.channels * self.freq)
+            nn.init.zeros_(self.skip_gate.weight)
+            nn.init.zeros_(self.skip_gate.bias)
 
     @property
     def multiple(self) -> int:
@@ -107,5 +120,8 @@ class UNet1d(ConfigMixin, nn.Module):
             )
         frames = x.shape[-1]
         embedding = self.noise_embedding(check_c_noise(x, c_noise))
-        h = self.unet(pad_to_multiple(x.flatten(1, 2), [self.multiple]), embedding)
-        return h[..., :frames].reshape(x.shape)
+        flat = x.flatten(1, 2)
+        h = self.unet(pad_to_multiple(flat, [self.multiple]), embedding)[..., :frames]
+        if self.skip_gate is not None:
+            h = h + self.skip_gate(embedding)[:, :, None] * flat
+        return h.reshape(x.shape)
