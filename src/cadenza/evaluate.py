@@ -154,7 +154,7 @@ def load_clips(
     return ClipSet(name, str(root), sample_rate, stacked, sources, files, skipped)
 
 
-def _embed(embedder, clips: ClipSet, progress: bool) -> np.ndarray:
+def embed_clips(embedder, clips: ClipSet, progress: bool) -> np.ndarray:
     """Clip embeddings ``(n, dim)`` float64, a batch at a time, at the embedder's rate."""
     parts = []
     for start in tqdm(range(0, len(clips), EMBED_BATCH), desc=f"embedding {clips.name}",
@@ -179,7 +179,7 @@ def classifier_embedders(sample_rate: int) -> tuple[dict, str | None]:
         return {}, f"{type(error).__name__}: {error}"
 
 
-def _classify(classifier, clips: ClipSet, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def classify_clips(classifier, clips: ClipSet, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """A classifier's embeddings ``(n, dim)`` and probabilities ``(n, classes)`` of a set."""
     parts = []
     for start in tqdm(range(0, len(clips), EMBED_BATCH),
@@ -192,7 +192,7 @@ def _classify(classifier, clips: ClipSet, progress: bool) -> tuple[np.ndarray, n
     return (np.concatenate([e for e, _ in parts]), np.concatenate([p for _, p in parts]))
 
 
-def _inception(probabilities: np.ndarray, seed: int):
+def inception_over_splits(probabilities: np.ndarray, seed: int):
     """Inception score over up to ``IS_SPLITS`` splits of shuffled clips (files come in
     order, so consecutive clips are alike)."""
     splits = max(1, min(IS_SPLITS, len(probabilities) // IS_SPLIT_CLIPS))
@@ -214,9 +214,9 @@ def classifier_metrics(
     arrays: dict = {}
     for target, classifier in classifiers.items():
         score_key, kernel_key = CLASSIFIER_METRICS[target]
-        a, p = _classify(classifier, generated, progress)
-        b, q = _classify(classifier, reference, progress)
-        score, own = _inception(p, seed), _inception(q, seed)
+        a, p = classify_clips(classifier, generated, progress)
+        b, q = classify_clips(classifier, reference, progress)
+        score, own = inception_over_splits(p, seed), inception_over_splits(q, seed)
         kernel = kid(a, b, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
         metrics[score_key] = {"mean": score.mean, "std": score.std, "splits": score.splits,
                               "reference_mean": own.mean, "reference_std": own.std,
@@ -310,8 +310,8 @@ def measure(
         raise ValueError("generated and reference clips differ in sample rate or length")
     if isinstance(embedder, str):
         embedder = embedder_registry.embedder(embedder, sample_rate=rate)
-    a = _embed(embedder, generated, progress)
-    b = _embed(embedder, reference, progress)
+    a = embed_clips(embedder, generated, progress)
+    b = embed_clips(embedder, reference, progress)
 
     interval = bootstrap_ci(a, b, resamples=bootstrap_resamples, seed=seed)
     fad_fit = fad_infinity(a, b, repeats=5, seed=seed) if len(a) >= 3 else None
