@@ -344,11 +344,42 @@ def report(_: argparse.Namespace) -> None:
                 f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['kid'])} | "
                 f"{_f(row['fad_pitch'])} | {_f(row['pkid'])} | {_f(row['pis'])} | "
                 f"{row['loudness_db']:.1f} | {row.get('generate_seconds', '-')} |")
-        lines.append("")
+        lines += ["", *goals(rows), ""]
     text = "\n".join(lines)
     write_atomic(RESULTS / "steps_study.md", text)
     print(text)
     plot(records)
+
+
+def goals(rows: dict) -> list[str]:
+    """Issue 7's two goals, on each metric (lower is better for all three)."""
+    teacher = [r for r in rows.values() if r["kind"] == "teacher" and r.get("finite", True)]
+    students = {r["steps"]: r for r in rows.values() if r["kind"] == "student"}
+    lines = ["| goal | metric | measured | reference | ratio | met (within 10%) |",
+             "|---|---|---:|---:|---:|---|"]
+    for metric in ("fad", "fad_levelled", "pkid"):
+        best = min(teacher, key=lambda r: r[metric], default=None)
+        if best is None:
+            continue
+        four = students.get(4)
+        if four is not None and four.get("finite", True):
+            ratio = four[metric] / best[metric]
+            lines.append(f"| 4-step student vs the teacher's best | {metric} | {_f(four[metric])}"
+                         f" | {_f(best[metric])} ({best['sampler']}, {best['schedule']}, "
+                         f"{best['calls']} calls) | {ratio:.2f} | "
+                         f"{'yes' if ratio <= 1.1 else 'no'} |")
+        cheap = [r for r in teacher if r["calls"] <= 10 and r["schedule"] != "cosine_grid"]
+        at_200 = [r for r in teacher if r["budget"] == 200]
+        if cheap and at_200:
+            fast = min(cheap, key=lambda r: r[metric])
+            slow = min(at_200, key=lambda r: r[metric])
+            ratio = fast[metric] / slow[metric]
+            lines.append(f"| best sampler at <= 10 calls vs the best at 200 | {metric} | "
+                         f"{_f(fast[metric])} ({fast['sampler']}, {fast['schedule']}, "
+                         f"{fast['calls']}) | {_f(slow[metric])} ({slow['sampler']}, "
+                         f"{slow['schedule']}) | {ratio:.2f} | {'yes' if ratio <= 1.1 else 'no'}"
+                         " |")
+    return lines
 
 
 def plot(records: dict) -> None:
@@ -374,10 +405,10 @@ def plot(records: dict) -> None:
                 series.setdefault(line, []).append((row["calls"], row[metric]))
             for line, points in sorted(series.items()):
                 points.sort()
-                style = ("k-o" if line == "distilled students"
+                style = ("k-" if line == "distilled students"
                          else "--" if "tuned" in line else ":" if "cosine_grid" in line else "-")
-                axis.plot(*zip(*points, strict=True), style, marker=None if style == "k-o" else ".",
-                          label=line, linewidth=2.5 if style == "k-o" else 1.2)
+                axis.plot(*zip(*points, strict=True), style, marker="o" if style == "k-" else ".",
+                          label=line, linewidth=2.5 if style == "k-" else 1.2)
             if held:
                 axis.axhline(held[metric], color="grey", linewidth=1,
                              label="held-out real clips")
