@@ -74,6 +74,8 @@ TUNED_SAMPLERS = ("ddim", "dpmpp_2m", "deis")
 GRID_STEPS = (64, 32, 16, 8, 4, 2, 1)
 SIGMA_MAX = 80.0  # EDM's; the karras grid's top
 BATCH = 32  # clips generated at once
+SAMPLER_COLOURS = {"ddpm": "tab:red", "ddim": "tab:orange", "dpmpp_2m": "tab:blue",
+                   "deis": "tab:green", "heun": "tab:purple"}
 
 
 def steps_for(sampler: str, calls: int) -> int:
@@ -188,12 +190,13 @@ def loudness_db(clips: np.ndarray) -> float:
     return float(np.median(20 * np.log10(np.maximum(rms(clips), 1e-10))))
 
 
-def rows_to_run(pipeline: Pipeline, students: Path | None, cap: float | None = None
+def rows_to_run(pipeline: Pipeline, students: Path | None, cap: float | None = None,
+                long_samplers: tuple[str, ...] = LONG_SAMPLERS, students_label: str = ""
                 ) -> list[dict]:
     rows = [{"kind": "teacher", "sampler": sampler, "schedule": "karras", "budget": calls,
              "steps": steps_for(sampler, calls)}
             for calls in sorted(CALLS) for sampler in SAMPLERS
-            if calls < 1000 or sampler in LONG_SAMPLERS]
+            if calls < 1000 or sampler in long_samplers]
     rows += [{"kind": "teacher", "sampler": sampler, "schedule": "tuned", "budget": calls,
               "steps": steps_for(sampler, calls)}
              for calls in sorted(TUNED_CALLS) for sampler in TUNED_SAMPLERS]
@@ -210,12 +213,14 @@ def rows_to_run(pipeline: Pipeline, students: Path | None, cap: float | None = N
             rows.append({"kind": "student", "sampler": student.sampler,
                          "schedule": student.schedule_kind, "budget": student.steps,
                          "steps": student.steps, "model": str(folder),
-                         "round": int(folder.parent.name.split("-")[1])})
+                         "round": int(folder.parent.name.split("-")[1]),
+                         "label": students_label})
     return sorted(rows, key=lambda row: row["budget"])  # cheap rows first
 
 
 def key_of(row: dict) -> str:
-    return f"{row['kind']}/{row['sampler']}/{row['schedule']}/{row['steps']}"
+    kind = f"{row['kind']}-{row['label']}" if row.get("label") else row["kind"]
+    return f"{kind}/{row['sampler']}/{row['schedule']}/{row['steps']}"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -264,7 +269,8 @@ def run(args: argparse.Namespace) -> None:
         raise SystemExit("the study's reference is 16 kHz; this model is not")
     students = Path(args.students) if args.students else None
     clips_dir = Path(args.keep) / args.name
-    for row in rows_to_run(pipeline, students, args.cap):
+    for row in rows_to_run(pipeline, students, args.cap, tuple(args.long_samplers),
+                           args.students_label):
         key = key_of(row)
         if key in record["rows"] or (args.only and row["kind"] not in args.only):
             continue
@@ -324,7 +330,7 @@ def report(_: argparse.Namespace) -> None:
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ordered = sorted(rows.values(), key=lambda r: (
             {"held-out": 0, "teacher": 1, "student": 2}[r["kind"]], r.get("schedule", ""),
-            r.get("sampler", ""), -r.get("calls", 0)))
+            r.get("label", ""), r.get("sampler", ""), -r.get("calls", 0)))
         for row in ordered:
             if row["kind"] == "held-out":
                 label = (f"held-out real clips (best case; the reference's own PIS "
@@ -332,7 +338,8 @@ def report(_: argparse.Namespace) -> None:
                          f"{row['reference_loudness_db']:.1f} dB)")
                 calls = "-"
             else:
-                label = (f"student round {row['round']} (ddim, {row['schedule']})"
+                label = (f"student round {row['round']} (ddim, {row['schedule']}"
+                         f"{', ' + row['label'] if row.get('label') else ''})"
                          if row["kind"] == "student"
                          else f"{row['sampler']}, {row['schedule']}")
                 calls = str(row["calls"])
@@ -354,17 +361,20 @@ def report(_: argparse.Namespace) -> None:
 def goals(rows: dict) -> list[str]:
     """Issue 7's two goals, on each metric (lower is better for all three)."""
     teacher = [r for r in rows.values() if r["kind"] == "teacher" and r.get("finite", True)]
-    students = {r["steps"]: r for r in rows.values() if r["kind"] == "student"}
+    students = {(r.get("label") or "", r["steps"]): r for r in rows.values()
+                if r["kind"] == "student"}
     lines = ["| goal | metric | measured | reference | ratio | met (within 10%) |",
              "|---|---|---:|---:|---:|---|"]
     for metric in ("fad", "fad_levelled", "pkid"):
         best = min(teacher, key=lambda r: r[metric], default=None)
         if best is None:
             continue
-        four = students.get(4)
-        if four is not None and four.get("finite", True):
+        for (label, steps), four in sorted(students.items()):
+            if steps != 4 or not four.get("finite", True):
+                continue
             ratio = four[metric] / best[metric]
-            lines.append(f"| 4-step student vs the teacher's best | {metric} | {_f(four[metric])}"
+            lines.append(f"| 4-step student{' (' + label + ')' if label else ''} vs the "
+                         f"teacher's best | {metric} | {_f(four[metric])}"
                          f" | {_f(best[metric])} ({best['sampler']}, {best['schedule']}, "
                          f"{best['calls']} calls) | {ratio:.2f} | "
                          f"{'yes' if ratio <= 1.1 else 'no'} |")
@@ -400,15 +410,21 @@ def plot(records: dict) -> None:
             for row in rows:
                 if row["kind"] == "held-out":
                     continue
-                line = ("distilled students" if row["kind"] == "student"
-                        else f"{row['sampler']} ({row['schedule']})")
+                line = (f"distilled students {row.get('label') or ''}".strip()
+                        if row["kind"] == "student" else f"{row['sampler']} ({row['schedule']})")
                 series.setdefault(line, []).append((row["calls"], row[metric]))
             for line, points in sorted(series.items()):
                 points.sort()
-                style = ("k-" if line == "distilled students"
-                         else "--" if "tuned" in line else ":" if "cosine_grid" in line else "-")
-                axis.plot(*zip(*points, strict=True), style, marker="o" if style == "k-" else ".",
-                          label=line, linewidth=2.5 if style == "k-" else 1.2)
+                if line.startswith("distilled students"):
+                    colour = "black" if line == "distilled students" else "dimgrey"
+                    axis.plot(*zip(*points, strict=True), "-o", color=colour, label=line,
+                              linewidth=2.5)
+                    continue
+                sampler, schedule_kind = line.split(" ", 1)
+                style = {"(karras)": "-", "(tuned)": "--", "(cosine_grid)": ":"}.get(
+                    schedule_kind, "-.")
+                axis.plot(*zip(*points, strict=True), style, marker=".", label=line,
+                          color=SAMPLER_COLOURS.get(sampler, "tab:grey"), linewidth=1.2)
             if held:
                 axis.axhline(held[metric], color="grey", linewidth=1,
                              label="held-out real clips")
@@ -431,6 +447,8 @@ def main() -> None:
     measure.add_argument("name")
     measure.add_argument("model")
     measure.add_argument("--students", help="a `cadenza distill` run folder")
+    measure.add_argument("--students-label", default="",
+                         help="tells these students from another run's (e.g. longer rounds)")
     measure.add_argument("--clips", type=int, default=64)
     measure.add_argument("--seconds", type=float, default=4.0)
     measure.add_argument("--seed", type=int, default=0)
@@ -438,6 +456,8 @@ def main() -> None:
     measure.add_argument("--max-calls", type=int, default=10**6,
                          help="skip rows costing more (measure them later)")
     measure.add_argument("--only", nargs="*", choices=("teacher", "student"))
+    measure.add_argument("--long-samplers", nargs="*", default=list(LONG_SAMPLERS),
+                         choices=SAMPLERS, help="the samplers measured at 1000 calls")
     measure.add_argument("--cap", type=float,
                          help="also run every sampler at <= 50 calls on karras from this sigma")
     measure.add_argument("--keep", default="runs/steps_study",
