@@ -35,6 +35,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import fcntl  # noqa: E402
 import json  # noqa: E402
@@ -98,12 +99,7 @@ def teacher_sigmas(pipeline: Pipeline, kind: str, steps: int) -> torch.Tensor:
 def _tuned(pipeline: Pipeline, steps: int) -> torch.Tensor:
     """The pipeline's own ``tuned`` schedule, kept inside the model's sigma range (repeated
     clamped sigmas dropped, so it may have fewer steps than asked)."""
-    tuned = pipeline.schedule_kind
-    pipeline.schedule_kind = "tuned"
-    try:
-        return pipeline.sigmas(steps)
-    finally:
-        pipeline.schedule_kind = tuned
+    return dataclasses.replace(pipeline, schedule_kind="tuned").sigmas(steps)
 
 
 @torch.no_grad()
