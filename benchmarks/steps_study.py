@@ -55,6 +55,7 @@ from cadenza.evaluate import (  # noqa: E402
     inception_over_splits,
     load_clips,
 )
+from cadenza.metrics.continuity import level_db  # noqa: E402
 from cadenza.metrics.embedders import embedder  # noqa: E402
 from cadenza.metrics.frechet import bootstrap_ci, fad  # noqa: E402
 from cadenza.metrics.kernel import kid  # noqa: E402
@@ -182,8 +183,8 @@ def rms(clips: np.ndarray) -> np.ndarray:
 
 
 def loudness_db(clips: np.ndarray) -> float:
-    """Median clip RMS in dBFS."""
-    return float(np.median(20 * np.log10(np.maximum(rms(clips), 1e-10))))
+    """Median clip level in dBFS (floored at -200 so that JSON never holds -inf)."""
+    return max(float(np.median([level_db(clip) for clip in clips])), -200.0)
 
 
 def rows_to_run(pipeline: Pipeline, students: Path | None, cap: float | None = None,
