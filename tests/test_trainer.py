@@ -188,3 +188,38 @@ def test_two_cpu_processes_train_and_checkpoint(tmp_path, script):
     assert [row["step"] for row in log] == list(range(1, 13))
     assert all(math.isfinite(row["loss"]) for row in log)
     assert latest_checkpoint(tmp_path).name == "step-0000012"
+
+
+class DtypeRecorder(SmallConv):
+    """SmallConv that remembers the dtype its convolutions computed in."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes: set[torch.dtype] = set()
+
+    def forward(self, x, c_noise):
+        out = super().forward(x, c_noise)
+        self.dtypes.add(out.dtype)
+        return out
+
+
+def test_bf16_trains_on_cpu_even_after_an_fp32_trainer_in_the_same_process(tmp_path):
+    fp32 = TrainConfig(steps=1, batch_size=4, checkpoint_every=0, log_every=1)
+    Trainer(SmallConv(), objective("ddpm"), oracle_data(), fp32, tmp_path / "fp32",
+            progress=False).train()
+    torch.manual_seed(0)
+    network = DtypeRecorder()
+    config = TrainConfig(steps=150, batch_size=16, learning_rate=3e-3, warmup_steps=10,
+                         checkpoint_every=0, log_every=10, mixed_precision="bf16")
+    Trainer(network, objective("ddpm"), oracle_data(), config, tmp_path / "bf16",
+            progress=False).train()
+    assert network.dtypes == {torch.bfloat16}  # autocast really ran the convolutions in bf16
+    losses = [row["loss"] for row in read_log(tmp_path / "bf16")]
+    assert sum(losses[-10:]) < 0.5 * sum(losses[:10])
+    assert all(value.dtype == torch.float32 for value in network.state_dict().values())
+
+
+def test_fp16_on_a_cpu_is_a_clear_error_not_a_silent_fp32_run(tmp_path):
+    config = TrainConfig(steps=1, batch_size=4, mixed_precision="fp16")
+    with pytest.raises(ValueError, match="fp16 needs a GPU; on a CPU use bf16"):
+        Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path, progress=False)

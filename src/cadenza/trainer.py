@@ -150,6 +150,26 @@ class _StepBatches(torch.utils.data.Sampler):
                 yield [self._at(first + i) for i in range(self.config.batch_size)]
 
 
+def _accelerator(mixed_precision: str):
+    """An ``Accelerator`` with this precision, also when an earlier Trainer in this process
+    used another one (Accelerate keeps one precision per process; a notebook that trains a
+    bf16 model and then an fp32 one would otherwise fail). fp16 on a CPU is refused: autocast
+    has no fp16 there, so it would silently train in fp32."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, PartialState
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != mixed_precision:
+        if PartialState().num_processes > 1:
+            raise ValueError(f"this process already trains with mixed_precision="
+                             f"{state.get('_mixed_precision')!r}; a launched run keeps one")
+        AcceleratorState._reset_state()  # single process: nothing else shares it
+    accelerator = Accelerator(mixed_precision=mixed_precision)
+    if mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        raise ValueError("mixed_precision=fp16 needs a GPU; on a CPU use bf16 (or no)")
+    return accelerator
+
+
 class Trainer:
     """Train ``network`` with ``objective`` on ``dataset`` into ``run_dir``; resumes by itself.
 
@@ -172,13 +192,11 @@ class Trainer:
         describe: dict | None = None,
         progress: bool = True,
     ):
-        from accelerate import Accelerator
-
         if config.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(
                 f"mixed_precision must be no, bf16 or fp16, got {config.mixed_precision!r}"
             )
-        self.accelerator = Accelerator(mixed_precision=config.mixed_precision)
+        self.accelerator = _accelerator(config.mixed_precision)
         self.config, self.objective, self.dataset = config, objective, dataset
         self.transform, self.on_sample = transform, on_sample
         self.describe = describe or {}
