@@ -1,0 +1,209 @@
+"""Does a tiny model make piano, or noise? Audibility and quality of trained models side by side.
+
+    python benchmarks/tiny_models.py NAME=MODEL [NAME=MODEL ...] [--clips 32] [--seconds 4]
+
+Each MODEL is a pipeline folder (``runs/RUN/model``) or a shipped model's name. Every model
+generates ``--clips`` clips of ``--seconds`` with its own default sampler, schedule and steps
+(what ``cadenza generate`` does), from one seed. The clips are resampled to 16 kHz (so an 8 kHz
+model is judged against full-band piano, and its missing top octave counts against it) and
+scored against the piano corpus's train split, next to two fixed rows: held-out real clips (the
+validation and test splits: the best case) and white noise at the corpus's median level (the
+worst case of a model that learnt only loudness).
+
+What "audible" means here: **flatness**, per clip the median over frames of the spectral
+flatness (geometric over arithmetic mean of the power spectrum below 4 kHz, librosa, 2048-point
+frames), then the median and quartiles over clips. White noise is about 0.5; piano, whose power
+sits in a few partials, is below 0.01; noise shaped to piano's spectral tilt lies in between:
+flatness tells a tilted hiss from notes, which FAD alone does not. (pYIN's voicing is not used:
+on this polyphonic piano it flags 66% of white noise's frames as voiced and is confident,
+probability > 0.5, in only about 10% of the corpus's.) Then the steps-study metrics from
+``benchmarks/steps_study.py``'s ``Scorer``: FAD on ``mel_stats`` with its bootstrap interval,
+FAD with every clip levelled to the reference's loudness, PKID and PIS from the pitch
+classifier, and the clips' loudness.
+
+Rows are cached in ``benchmarks/results/tiny_models.json`` (a row is measured again only when
+its model folder's weights change) and written as a table to ``tiny_models.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core for every library, set before numpy and torch start their thread pools.
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
+import soxr  # noqa: E402
+import torch  # noqa: E402
+from steps_study import Scorer, rms  # noqa: E402
+
+from cadenza import __version__  # noqa: E402
+from cadenza.evaluate import load_clips  # noqa: E402
+from cadenza.pipeline import load, shipped  # noqa: E402
+from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+RATE = 16000  # the reference's rate, as in the steps study and the metric floors
+BATCH = 8
+FLATNESS_BAND_HZ = 4000
+
+
+def flatness(clip: np.ndarray) -> float:
+    """Median spectral flatness below 4 kHz over the clip's frames (silent frames left out).
+
+    Below 4 kHz, because an 8 kHz model's clips have nothing above it, and an empty band would
+    make any spectrum look peaked; nearly all of piano's power lies there."""
+    power = np.abs(librosa.stft(clip, n_fft=2048, hop_length=512)) ** 2
+    power = power[1 : 2048 * FLATNESS_BAND_HZ // RATE]  # without DC
+    loud = power.sum(axis=0) > 1e-10 * power.shape[0]
+    if not loud.any():
+        return float("nan")
+    return float(np.median(librosa.feature.spectral_flatness(S=power[:, loud], power=1.0)))
+
+
+def audibility(clips: np.ndarray) -> dict:
+    flat = np.array([flatness(clip) for clip in clips])
+    return {"flatness": float(np.nanmedian(flat)),
+            "flatness_quartiles": [float(q) for q in np.nanpercentile(flat, [25, 75])]}
+
+
+@torch.no_grad()
+def generate(model: str, clips: int, seconds: float, seed: int) -> tuple[np.ndarray, dict]:
+    """``clips`` mono clips at 16 kHz from the model's own defaults, and facts about it."""
+    pipeline = load(model if Path(model).exists() else shipped(model))
+    started = time.perf_counter()
+    out = []
+    for index, start in enumerate(range(0, clips, BATCH)):
+        wave = pipeline.generate(seconds, min(BATCH, clips - start), seed=seed + index)
+        out.append(wave.mean(dim=1).float().numpy())
+    generated = np.concatenate(out)
+    if pipeline.sample_rate != RATE:
+        generated = np.stack([soxr.resample(clip, pipeline.sample_rate, RATE)
+                              for clip in generated])
+    facts = {"sample_rate": pipeline.sample_rate, "sampler": pipeline.sampler,
+             "schedule": pipeline.schedule_kind, "steps": pipeline.steps,
+             "parameters": sum(p.numel() for p in pipeline.network.parameters()),
+             "generate_seconds": round(time.perf_counter() - started, 1)}
+    return generated.astype(np.float32), facts
+
+
+def fingerprint(model: str) -> str:
+    """What the row was measured on: the hash of the model's weights (or the shipped name)."""
+    path = Path(model) if Path(model).exists() else Path(shipped(model))
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.safetensors")):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def measure(args: argparse.Namespace) -> None:
+    path = RESULTS / "tiny_models.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    settings = {"clips": args.clips, "seconds": args.seconds, "seed": args.seed,
+                "corpus": args.corpus}
+    if record.get("settings") not in (None, settings):
+        raise SystemExit(f"{path} was measured with {record['settings']}; move it away first")
+    record["settings"] = settings
+    record.setdefault("rows", {})
+    record["machine"] = (f"{platform.system()} {platform.machine()}, one thread, torch "
+                         f"{torch.__version__}, cadenza {__version__}")
+    torch.set_num_threads(1)
+    corpus = Path(args.corpus)
+    reference = load_clips(corpus / "train", RATE, args.seconds, name="train", progress=False)
+    scorer = Scorer(reference, args.seed)
+
+    def save() -> None:
+        record["updated"] = datetime.date.today().isoformat()
+        write_json_atomic(path, record)
+
+    def score(name: str, clips: np.ndarray, facts: dict) -> None:
+        record["rows"][name] = {**facts, **audibility(clips), **scorer(clips)}
+        save()
+        row = record["rows"][name]
+        print(f"{name}: flatness {row['flatness']:.3g}, "
+              f"FAD {row['fad']:.4g}, PKID {row['pkid']:.3g}, {row['loudness_db']:.1f} dB",
+              flush=True)
+
+    rng = np.random.default_rng(args.seed + 1)
+    if "held-out" not in record["rows"]:
+        score("held-out", _held_out(corpus, args), {"kind": "fixed"})
+    if "held-out through 8 kHz" not in record["rows"]:
+        # The same clips band-limited as an 8 kHz model's are: what the missing band costs.
+        narrow = np.stack([soxr.resample(soxr.resample(clip, RATE, 8000), 8000, RATE)
+                           for clip in _held_out(corpus, args)])
+        score("held-out through 8 kHz", narrow.astype(np.float32), {"kind": "fixed"})
+    if "white noise" not in record["rows"]:
+        level = float(np.median(rms(reference.clips)))
+        noise = rng.standard_normal((args.clips, round(args.seconds * RATE))) * level
+        score("white noise", noise.astype(np.float32), {"kind": "fixed"})
+    for name, model in (item.split("=", 1) for item in args.models):
+        weights = fingerprint(model)
+        if record["rows"].get(name, {}).get("weights") == weights:
+            continue
+        clips, facts = generate(model, args.clips, args.seconds, args.seed)
+        score(name, clips, {"kind": "model", "model": model, "weights": weights, **facts})
+    report(record)
+
+
+def _held_out(corpus: Path, args: argparse.Namespace) -> np.ndarray:
+    """``--clips`` real clips from the validation and test splits, drawn with the seed."""
+    held = [load_clips(corpus / split, RATE, args.seconds, name=split, progress=False)
+            for split in ("validation", "test")]
+    real = np.concatenate([clip_set.clips for clip_set in held])
+    return real[np.random.default_rng(args.seed).permutation(len(real))[: args.clips]]
+
+
+def _f(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def report(record: dict) -> None:
+    settings = record["settings"]
+    lines = [f"{settings['clips']} clips of {settings['seconds']} s per row at 16 kHz, seed "
+             f"{settings['seed']}, against {settings['corpus']}/train; {record['machine']}; "
+             f"{record['updated']}.", "",
+             "| row | sampler | flatness [quartiles] | FAD mel_stats [95% CI] | FAD levelled "
+             "| PKID | PIS | loudness dB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, row in sorted(record["rows"].items(),
+                            key=lambda item: (item[1]["kind"] != "fixed", item[0])):
+        sampler = ("-" if row["kind"] == "fixed" else
+                   f"{row['sampler']} {row['steps']}, {row['schedule']} "
+                   f"({row['sample_rate'] // 1000} kHz)")
+        lines.append(
+            f"| {name} | {sampler} | {_f(row['flatness'], 2)} "
+            f"[{_f(row['flatness_quartiles'][0], 2)}, {_f(row['flatness_quartiles'][1], 2)}] | "
+            f"{_f(row['fad'])} [{_f(row['fad_low'])}, "
+            f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "
+            f"{_f(row['pis'])} | {row['loudness_db']:.1f} |")
+    text = "\n".join(lines) + "\n"
+    write_atomic(RESULTS / "tiny_models.md", text)
+    print(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", metavar="NAME=MODEL")
+    parser.add_argument("--clips", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corpus", default="corpus/piano")
+    args = parser.parse_args()
+    bad = [item for item in args.models if "=" not in item]
+    if bad:
+        parser.error(f"give each model as NAME=MODEL, not {bad[0]!r}")
+    measure(args)
+
+
+if __name__ == "__main__":
+    main()
