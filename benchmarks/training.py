@@ -1,7 +1,8 @@
 """Training speed and peak memory of cadenza's networks, and DiffWave against lmnt's reference.
 
     python benchmarks/training.py [--batch 4] [--samples 22016] [--steps 3] [--warmup 1]
-                                  [--reference-mels 1 80] [--others tiny default] [--device cpu]
+                                  [--reference-mels 1 80] [--others tiny default]
+                                  [--presets [NAME ...]] [--only-presets] [--device cpu]
 
 The default run takes about 4 minutes on one core; ``--reference-mels 1 80`` adds lmnt's shipped
 80-mel configuration (about 1.5 minutes more).
@@ -18,7 +19,12 @@ the crop to be a multiple of 256 samples, hence the default 22016 (0.998 s at 22
 
 The other networks are timed on their own at their ``TINY`` and default configurations with
 their representation's layout, eps-prediction and an L2 loss on a 1000-step linear table (the
-vocoder with its own loss). Speed is the median over the timed steps, as examples per second.
+vocoder with its own loss). With ``--presets`` (no names: every bundled preset), each preset is
+timed as ``cadenza train`` runs it: its batch of random crops of its ``crop_seconds`` encoded
+by its representation (fitted first where it has statistics), its network and its objective's
+loss, backward, AdamW; the table adds the seconds of audio trained on per second and the hours
+the preset's whole run would take at that speed. Speed is the median over the timed steps, as
+examples per second.
 Peak memory is taken in the warm-up steps, which are not timed: the most tensor memory alive
 at once above what was alive before the step, from ``torch.cuda.max_memory_allocated`` on CUDA
 and from the CPU allocator's running total as recorded by ``torch.profiler`` with
@@ -116,6 +122,8 @@ class Contestant:
     step: Callable[[], None]
     times: list[float] = field(default_factory=list)
     peaks: list[int] = field(default_factory=list)
+    crop_seconds: float = 0.0  # presets only: the audio in one example
+    run_steps: int = 0  # presets only: the steps of a whole run
 
     def warm_up(self, device: torch.device) -> None:
         """An untimed step whose peak memory is recorded (profiling would disturb the timing)."""
@@ -274,6 +282,51 @@ def other_contestants(args: argparse.Namespace, device: torch.device) -> list[Co
     return contestants
 
 
+def preset_contestants(names: list[str], device: torch.device) -> list[Contestant]:
+    """Each preset's own training step: encode its batch of crops, its objective's loss, AdamW."""
+    from cadenza.objectives import objective as build_objective
+    from cadenza.presets import load_preset
+    from cadenza.representations import representation as build_representation
+    from cadenza.train import VocoderObjective
+
+    generator = torch.Generator().manual_seed(2)
+    contestants = []
+    for name in names:
+        preset = load_preset(name)
+        rep = build_representation(**preset["representation"])
+        channels = preset["data"].get("channels", 1)
+        samples = round(preset["data"]["crop_seconds"] * rep.sample_rate)
+        batch = preset["training"]["batch_size"]
+        # Random crops at a piano-like level: timing does not depend on what is played.
+        waves = 0.1 * torch.randn(batch, channels, samples, generator=generator)
+        if hasattr(rep, "fit"):
+            rep.fit([waves])
+        rep = rep.to(device)
+        waves = waves.to(device)
+        objective_config = dict(preset["objective"])
+        objective_name = objective_config.pop("name")
+        torch.manual_seed(0)
+        model = network(**preset["network"]).to(device)
+        if objective_name == "vocoder":
+            objective, encode = VocoderObjective(rep), None
+        else:
+            objective, encode = build_objective(objective_name, **objective_config), rep.encode
+        optimizer = torch.optim.AdamW(model.parameters(), preset["training"]["learning_rate"])
+
+        def step(model=model, objective=objective, encode=encode, waves=waves,
+                 optimizer=optimizer) -> None:
+            with torch.no_grad():
+                x0 = encode(waves) if encode else waves
+            objective.loss(model, x0, generator).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        contestants.append(Contestant(f"`{name}`", count(model), batch, step,
+                                      crop_seconds=preset["data"]["crop_seconds"],
+                                      run_steps=preset["training"]["steps"]))
+    return contestants
+
+
 def vocoder_step(model: nn.Module, mel: Tensor, generator: torch.Generator) -> Callable[[], None]:
     target = torch.rand(mel.shape[0], 1, model.n_fft // 2 + 1, mel.shape[-1], generator=generator)
     target = target.to(mel.device)
@@ -317,6 +370,10 @@ def main() -> None:
         help="mel bins of each reference run (80 is lmnt's shipped model; 1 is the fairest)",
     )
     parser.add_argument("--others", nargs="*", default=["tiny", "default"], help="tiny, default")
+    parser.add_argument("--presets", nargs="*", default=None,
+                        help="also time these presets' own training steps (none named: all)")
+    parser.add_argument("--only-presets", action="store_true",
+                        help="time the presets only (no DiffWave comparison, no networks)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training.md"))
@@ -326,15 +383,25 @@ def main() -> None:
     betas = torch.linspace(1e-4, 0.05, 50, dtype=torch.float64)  # DiffWave's training table
 
     started = time.time()
-    print(f"DiffWave, seed configuration, batch {args.batch} x {args.samples} samples")
-    diffwave, note = diffwave_contestants(args, device, betas)
-    run(diffwave, device, args.warmup, args.steps)
-    others = other_contestants(args, device)
+    diffwave, note, others = [], None, []
+    if not args.only_presets:
+        print(f"DiffWave, seed configuration, batch {args.batch} x {args.samples} samples")
+        diffwave, note = diffwave_contestants(args, device, betas)
+        run(diffwave, device, args.warmup, args.steps)
+        others = other_contestants(args, device)
     if others:
         print("other networks")
         run(others, device, args.warmup, args.steps)
 
-    report = render(args, device, diffwave, note, others, time.time() - started)
+    presets = []
+    if args.presets is not None:
+        from cadenza.presets import preset_names
+
+        presets = preset_contestants(args.presets or list(preset_names()), device)
+        print("presets")
+        run(presets, device, args.warmup, args.steps)
+
+    report = render(args, device, diffwave, note, others, time.time() - started, presets)
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_suffix(".tmp")
@@ -350,6 +417,7 @@ def render(
     note: str | None,
     others: list[Contestant],
     elapsed: float,
+    presets: list[Contestant] = (),
 ) -> str:
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     memory = (
@@ -365,18 +433,21 @@ def render(
         f"thread(s); torch {torch.__version__}. Median of {args.steps} timed steps after "
         f"{args.warmup} warm-up step(s); one step = forward, loss, backward, Adam. Peak memory "
         f"(of the warm-up steps, so including Adam's moments): {memory}. Run took {elapsed:.0f} s.",
-        "",
-        f"## DiffWave, seed configuration (30 layers, 64 channels, cycle 10), batch "
-        f"{args.batch} x {args.samples} samples",
-        "",
-        "DDPM with DiffWave's 50-step table, eps-prediction, L1 loss; steps interleaved.",
-        "",
-        "| implementation | parameters | step (s) | examples / s | audio s / s | peak memory (MB) "
-        "| speed vs cadenza |",
-        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    ours = diffwave[0]
+    if diffwave:
+        lines += [
+            "",
+            f"## DiffWave, seed configuration (30 layers, 64 channels, cycle 10), batch "
+            f"{args.batch} x {args.samples} samples",
+            "",
+            "DDPM with DiffWave's 50-step table, eps-prediction, L1 loss; steps interleaved.",
+            "",
+            "| implementation | parameters | step (s) | examples / s | audio s / s "
+            "| peak memory (MB) | speed vs cadenza |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
     for contestant in diffwave:
+        ours = diffwave[0]
         audio = contestant.examples_per_second * args.samples / SAMPLE_RATE
         lines.append(
             f"| {contestant.label} | {contestant.parameters:,} | {contestant.seconds:.2f} "
@@ -384,6 +455,7 @@ def render(
             f"| {contestant.examples_per_second / ours.examples_per_second:.2f} |"
         )
     if len(diffwave) > 1:
+        ours = diffwave[0]
         fastest = max(diffwave[1:], key=lambda c: c.examples_per_second)
         ratio = ours.examples_per_second / fastest.examples_per_second
         lines += [
@@ -409,6 +481,28 @@ def render(
             lines.append(
                 f"| {contestant.label} | {contestant.parameters:,} | {contestant.seconds:.2f} "
                 f"| {contestant.examples_per_second:.2f} | {contestant.peak_mb:.0f} |"
+            )
+    if presets:
+        lines += [
+            "",
+            "## Presets, as `cadenza train` runs them",
+            "",
+            "Each preset's batch of random crops, encoded by its representation, its network "
+            "and its objective's loss, AdamW. Whole run: the preset's `training.steps` at this "
+            "speed.",
+            "",
+            "| preset | parameters | batch x crop | step (s) | examples / s | audio s / s "
+            "| whole run (h) | peak memory (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for contestant in presets:
+            hours = contestant.run_steps * contestant.seconds / 3600
+            lines.append(
+                f"| {contestant.label} | {contestant.parameters:,} | {contestant.batch} x "
+                f"{contestant.crop_seconds:g} s | {contestant.seconds:.2f} "
+                f"| {contestant.examples_per_second:.2f} "
+                f"| {contestant.examples_per_second * contestant.crop_seconds:.2f} "
+                f"| {hours:.2g} | {contestant.peak_mb:.0f} |"
             )
     return "\n".join(lines) + "\n"
 
