@@ -250,7 +250,8 @@ def train_classifier_(
 
 @app.command()
 def generate(
-    model: Path = typer.Option(None, help="A trained model folder (default: the shipped piano)."),
+    model: Path = typer.Option(None, help="A trained model folder or a shipped model's name "
+                               "(default: the shipped piano, tiny-piano-mel)."),
     seconds: float = typer.Option(4.0, help="Length of each clip."),
     batch: int = typer.Option(1, help="How many clips."),
     seed: int = typer.Option(0, help="The same seed gives the same audio."),
@@ -262,10 +263,10 @@ def generate(
     import time
 
     from cadenza.data import audio
-    from cadenza.pipeline import load, shipped
+    from cadenza.pipeline import load, model_folder
     from cadenza.report import write_json_atomic
 
-    model = model or shipped()
+    model = model_folder(model)
     if seconds <= 0 or batch < 1:
         raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)
@@ -288,7 +289,8 @@ def generate(
 # ---------------------------------------------------------------------------- editing
 # The editing commands share their options; each one is a thin call of a Pipeline method.
 
-MODEL = typer.Option(None, help="A trained model folder (default: the shipped piano).")
+MODEL = typer.Option(None, help="A trained model folder or a shipped model's name (default: "
+                     "the shipped piano, tiny-piano-mel).")
 SEED = typer.Option(0, help="The same seed gives the same audio.")
 STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
 SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
@@ -321,14 +323,14 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     import torch
 
     from cadenza.data import audio
-    from cadenza.pipeline import load, shipped
+    from cadenza.pipeline import load, model_folder
     from cadenza.report import write_json_atomic
 
     if out.suffix.lower() != ".wav":
         raise ValueError(f"--out must name a .wav file, got {out}")
     for path in inputs:  # a wrong file fails before the model loads
         audio.info(path)
-    model = model or shipped()
+    model = model_folder(model)
     started = time.perf_counter()
     pipeline = load(model)
     waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,

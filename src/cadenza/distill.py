@@ -184,15 +184,6 @@ class DistillationLoss:
 # ------------------------------------------------------------------------------ the driver
 
 
-def _teacher_folder(teacher: str | Path) -> Path:
-    from cadenza.pipeline import SHIPPED, shipped
-
-    path = Path(teacher)
-    if not path.exists() and str(teacher) in SHIPPED:
-        return shipped(str(teacher))
-    return path
-
-
 def _training_data(pipeline, data: Path, config: TrainConfig, crop_seconds: float | None):
     """(dataset, transform, facts) from a folder of recordings or a cache, as ``train`` reads
     them, with the teacher's data settings (crop length, channels, validation split)."""
@@ -274,7 +265,7 @@ def distill(
     ``sigma_max`` is the top of the grid (default: see the module's docstring). Returns
     ``out/model``, the last student; ``out/distill.json`` records the settings and every round.
     """
-    from cadenza.pipeline import load
+    from cadenza.pipeline import load, model_folder
     from cadenza.report import write_json_atomic
 
     out = Path(out_dir)
@@ -289,7 +280,7 @@ def distill(
         raise ValueError("distillation trains on the teacher's data: give data (a folder of "
                          "recordings or a cache) or a dataset, not both")
     loss_weight(torch.ones(1), weighting)
-    teacher_path = _teacher_folder(teacher)
+    teacher_path = model_folder(teacher)
     first = load(teacher_path)
     check_objective(first.objective_name)
     low, high = first.sigma_range or first.objective.sigma_range

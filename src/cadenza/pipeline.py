@@ -35,7 +35,7 @@ from cadenza.representations import representation as build_representation
 from cadenza.sampling import sample, start_noise
 from cadenza.schedules import schedule
 
-SHIPPED = ("tiny-piano-mel",)
+SHIPPED = ("tiny-piano-mel", "tiny-piano-diffwave")
 """Models inside the package (see cadenza/models/README.md); the first is the default."""
 
 FORMAT = "cadenza-pipeline"
@@ -547,6 +547,18 @@ def shipped(name: str = SHIPPED[0]) -> Path:
     if not (folder / "pipeline.json").exists():
         raise CheckpointError(f"the shipped model {name} is missing from this installation")
     return folder
+
+
+def model_folder(model: str | Path | None = None) -> Path:
+    """Where a model lives: a folder as given, a shipped model's name (``tiny-piano-diffwave``)
+    as its folder in the package, nothing as the default shipped model. A folder that is not
+    there is returned as it is, for ``load`` to report."""
+    if model is None:
+        return shipped()
+    path = Path(model)
+    if not path.exists() and str(model) in SHIPPED:
+        return shipped(str(model))
+    return path
 
 
 def load_vocoder(path: str | Path) -> nn.Module:
