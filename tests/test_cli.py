@@ -6,6 +6,7 @@ import pytest
 
 from cadenza import __version__
 from cadenza.data import audio
+from cadenza.pipeline import SHIPPED
 from cadenza.sampler_study import DEFAULT_PIPELINE
 
 
@@ -34,7 +35,8 @@ def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "<table>" in page and "data:image/png;base64," in page and "piano" in page
     assert "data:audio/wav;base64," in page  # the shipped model played one clip
-    assert (tmp_path / "tiny-piano-mel-seed0.wav").exists()
+    for name in SHIPPED:  # the mel model and the DiffWave
+        assert audio.info(tmp_path / f"{name}-seed0.wav").seconds == pytest.approx(1.0, abs=0.01)
     for name, seconds in (("prompt", 5.0), ("extended", 6.0), ("gap-filled", 5.0)):
         assert audio.info(tmp_path / f"{name}.wav").seconds == pytest.approx(seconds)
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
@@ -110,3 +112,11 @@ def test_editing_errors_name_the_input_file(tmp_path):
     result = cadenza("transfer", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "o.wav"))
     assert result.returncode == 2 and "missing.wav" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_generate_takes_a_shipped_models_name(tmp_path):
+    result = cadenza("generate", "--model", "tiny-piano-diffwave", "--seconds", "0.5",
+                     "--steps", "4", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "generate.json").read_text())
+    assert audio.info(tmp_path / record["files"][0]).sample_rate == 8000  # the DiffWave's rate
