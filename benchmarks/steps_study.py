@@ -59,7 +59,7 @@ from cadenza.metrics.continuity import level_db  # noqa: E402
 from cadenza.metrics.embedders import embedder  # noqa: E402
 from cadenza.metrics.frechet import bootstrap_ci, fad  # noqa: E402
 from cadenza.metrics.kernel import kid  # noqa: E402
-from cadenza.pipeline import Pipeline, load, shipped  # noqa: E402
+from cadenza.pipeline import Pipeline, load, model_folder  # noqa: E402
 from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 from cadenza.sampling import model_calls, sample, start_noise  # noqa: E402
 from cadenza.schedules import schedule  # noqa: E402
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> None:
         record["rows"]["held-out"] = {"kind": "held-out", "clips": len(order),
                                       **scorer(clips[order])}
         save()
-    pipeline = load(args.model if Path(args.model).exists() else shipped(args.model))
+    pipeline = load(model_folder(args.model))
     if pipeline.sample_rate != 16000:
         raise SystemExit("the study's reference is 16 kHz; this model is not")
     students = Path(args.students) if args.students else None

@@ -6,9 +6,10 @@ Each MODEL is a pipeline folder (``runs/RUN/model``) or a shipped model's name. 
 generates ``--clips`` clips of ``--seconds`` with its own default sampler, schedule and steps
 (what ``cadenza generate`` does), from one seed. The clips are resampled to 16 kHz (so an 8 kHz
 model is judged against full-band piano, and its missing top octave counts against it) and
-scored against the piano corpus's train split, next to two fixed rows: held-out real clips (the
-validation and test splits: the best case) and white noise at the corpus's median level (the
-worst case of a model that learnt only loudness).
+scored against the piano corpus's train split, next to three fixed rows: held-out real clips
+(the validation and test splits: the best case), the same clips sent through 8 kHz (what an
+8 kHz model's missing band costs) and white noise at the corpus's median level (the worst case
+of a model that learnt only loudness).
 
 What "audible" means here: **flatness**, per clip the median over frames of the spectral
 flatness (geometric over arithmetic mean of the power spectrum below 4 kHz, librosa, 2048-point
@@ -49,7 +50,7 @@ from steps_study import Scorer, rms  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
 from cadenza.evaluate import load_clips  # noqa: E402
-from cadenza.pipeline import load, shipped  # noqa: E402
+from cadenza.pipeline import load, model_folder  # noqa: E402
 from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -80,7 +81,7 @@ def audibility(clips: np.ndarray) -> dict:
 @torch.no_grad()
 def generate(model: str, clips: int, seconds: float, seed: int) -> tuple[np.ndarray, dict]:
     """``clips`` mono clips at 16 kHz from the model's own defaults, and facts about it."""
-    pipeline = load(model if Path(model).exists() else shipped(model))
+    pipeline = load(model_folder(model))
     started = time.perf_counter()
     out = []
     for index, start in enumerate(range(0, clips, BATCH)):
@@ -98,8 +99,8 @@ def generate(model: str, clips: int, seconds: float, seed: int) -> tuple[np.ndar
 
 
 def fingerprint(model: str) -> str:
-    """What the row was measured on: the hash of the model's weights (or the shipped name)."""
-    path = Path(model) if Path(model).exists() else Path(shipped(model))
+    """What the row was measured on: a hash of the model folder's weights."""
+    path = model_folder(model)
     digest = hashlib.sha256()
     for file in sorted(path.glob("*.safetensors")):
         digest.update(file.read_bytes())
@@ -120,21 +121,23 @@ def measure(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     corpus = Path(args.corpus)
     reference = load_clips(corpus / "train", RATE, args.seconds, name="train", progress=False)
-    scorer = Scorer(reference, args.seed)
+    scorers: list[Scorer] = []  # built on first use: embedding the reference takes minutes
 
     def save() -> None:
         record["updated"] = datetime.date.today().isoformat()
         write_json_atomic(path, record)
 
     def score(name: str, clips: np.ndarray, facts: dict) -> None:
-        record["rows"][name] = {**facts, **audibility(clips), **scorer(clips)}
+        if not scorers:
+            scorers.append(Scorer(reference, args.seed))
+        record["rows"][name] = {**facts, **audibility(clips), **scorers[0](clips)}
         save()
         row = record["rows"][name]
         print(f"{name}: flatness {row['flatness']:.3g}, "
               f"FAD {row['fad']:.4g}, PKID {row['pkid']:.3g}, {row['loudness_db']:.1f} dB",
               flush=True)
 
-    rng = np.random.default_rng(args.seed + 1)
+    rng = np.random.default_rng(args.seed + 1)  # the noise's own draw; _held_out uses the seed
     if "held-out" not in record["rows"]:
         score("held-out", _held_out(corpus, args), {"kind": "fixed"})
     if "held-out through 8 kHz" not in record["rows"]:
