@@ -36,6 +36,13 @@ def distance(pipeline, a: torch.Tensor, b: torch.Tensor) -> float:
 EXTEND = {"window_seconds": 2.0, "context_seconds": 1.5, "steps": STEPS}
 
 
+@pytest.mark.parametrize("seconds", [0.5, 1.0, 1.23])
+def test_generate_gives_exactly_the_seconds_asked_for(pipeline, seconds):
+    """Mel frames come in whole hops (256 samples): 1 s used to come back as 0.992 s."""
+    wave = pipeline.generate(seconds, 1, steps=2)
+    assert wave.shape == (1, 1, round(seconds * pipeline.sample_rate))
+
+
 def test_extend_is_prompt_plus_seconds_with_the_prompt_verbatim(pipeline):
     prompt = tone(pipeline)
     added = round(1.3 * pipeline.sample_rate)  # not a whole number of 0.5 s passes

@@ -103,10 +103,14 @@ class Pipeline:
         return torch.cat([inside, sigmas[-1:]])
 
     def shape_for(self, seconds: float, batch: int = 1) -> tuple[int, ...]:
-        """Shape of the network-space tensor for ``seconds`` of audio."""
-        samples = self.representation.samples_for_frames(self.representation.frames_for(seconds))
+        """Shape of the network-space tensor that decodes to at least ``seconds`` of audio."""
+        rep = self.representation
+        wanted = rep.samples_for(seconds)
+        frames = rep.frames(wanted)
+        if rep.samples_for_frames(frames) < wanted:  # frames cover whole hops: one more
+            frames += 1
         with torch.no_grad():
-            probe = self.representation.encode(torch.zeros(1, self.channels, samples))
+            probe = rep.encode(torch.zeros(1, self.channels, rep.samples_for_frames(frames)))
         return (batch, *probe.shape[1:])
 
     def decode(self, tensor: torch.Tensor, samples: int | None = None) -> torch.Tensor:
@@ -138,13 +142,15 @@ class Pipeline:
         progress: bool = False,
         **sampler_options,
     ) -> torch.Tensor:
-        """Unconditional audio ``(batch, channels, samples)``; the same seed, the same audio."""
+        """Unconditional audio ``(batch, channels, round(seconds * sample_rate))``; the same
+        seed, the same audio."""
         sigmas = self.sigmas(steps)
         generator = self._generator(seed)
         x = start_noise(self.shape_for(seconds, batch), float(sigmas[0]),
                         sigma_data=self.sigma_data, generator=generator, device=self.device)
-        return self._sample_and_decode(x, sigmas, None, generator=generator, sampler=sampler,
-                                       progress=progress, **sampler_options)
+        return self._sample_and_decode(x, sigmas, self.representation.samples_for(seconds),
+                                       generator=generator, sampler=sampler, progress=progress,
+                                       **sampler_options)
 
     # ------------------------------------------------------------------ editing
 
