@@ -155,7 +155,7 @@ def _accelerator(mixed_precision: str):
     used another one (Accelerate keeps one precision per process; a notebook that trains a
     bf16 model and then an fp32 one would otherwise fail). fp16 on a CPU is refused: autocast
     has no fp16 there, so it would silently train in fp32. The reset uses Accelerate's own
-    ``AcceleratorState._reset_state`` (what its test suite calls); no public way exists."""
+    private ``AcceleratorState._reset_state``; Accelerate has no public way."""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState, PartialState
 
