@@ -124,6 +124,8 @@ class Pipeline:
                 # sampler otherwise blows up (measured: 9e10 peak at 3 steps).
                 tensor = tensor.clamp(-1, 1)
             with torch.no_grad():
+                if getattr(self.vocoder, "outputs", "magnitude") == "wave":
+                    return self.vocoder(rep.decode_log_mel(tensor.float()), samples=samples)
                 magnitude = self.vocoder(tensor)
             return griffin_lim(magnitude, rep.n_fft, rep.hop_length, rep.window,
                                rep.griffin_lim_iterations, rep.griffin_lim_momentum,

@@ -367,9 +367,14 @@ class Mel(_CentredFrames):
         linear = torch.matmul(self.mel_inverse, mel).clamp_min(0)
         return linear if self.power == 1 else linear ** (1 / self.power)
 
+    def decode_log_mel(self, tensor: Tensor) -> Tensor:
+        """Encoded tensor -> unscaled log-mel ``(batch, channels, n_mels, frames)``: what a
+        waveform vocoder (``vocos``) reads, so that it does not depend on fitted statistics."""
+        return self.unscale(tensor)
+
     def decode_magnitude(self, tensor: Tensor) -> Tensor:
         """Encoded tensor -> estimated linear STFT magnitude ``(batch, channels, freq, frames)``."""
-        return self.mel_to_linear(torch.exp(self.unscale(tensor)))
+        return self.mel_to_linear(torch.exp(self.decode_log_mel(tensor)))
 
     def decode(self, tensor: Tensor, samples: int | None = None) -> Tensor:
         """Magnitude by ``decode_magnitude``, phase by fast Griffin-Lim (zero initial phase)."""
@@ -475,10 +480,10 @@ class PackedMel(Mel):
         packed = pack(mel, self.groups)  # (batch, channels, groups, n_mels, width)
         return packed.flatten(1, 2)
 
-    def decode_magnitude(self, tensor: Tensor) -> Tensor:
+    def decode_log_mel(self, tensor: Tensor) -> Tensor:
         batch, stacked, n_mels, width = tensor.shape
         packed = tensor.reshape(batch, stacked // self.groups, self.groups, n_mels, width)
-        return super().decode_magnitude(unpack(packed))
+        return super().decode_log_mel(unpack(packed))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "groups": self.groups}

@@ -41,6 +41,35 @@ class VocoderObjective:
         return vocoder_loss(network(mel), target)
 
 
+class VocosObjective:
+    """Vocos without its discriminators: mel -> wave, scored by what a listener's ear resolves.
+
+    auraloss's multi-resolution STFT loss (spectral convergence plus log-magnitude L1 at three
+    resolutions, its default settings) plus an L1 distance of the representation's own log-mel.
+    The STFT terms make the waveform's magnitude right at time and frequency resolutions other
+    than the vocoder's own, which only a consistent phase can achieve.
+    """
+
+    def __init__(self, representation: Representation):
+        import auraloss
+
+        self.representation = representation
+        self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss()
+
+    def loss(self, network: nn.Module, wave: torch.Tensor, generator=None) -> torch.Tensor:
+        rep = self.representation.to(wave.device)
+        with torch.no_grad():
+            target_log_mel = rep.log_mel(wave)
+        predicted = network(target_log_mel, samples=wave.shape[-1])
+        batch = wave.reshape(-1, 1, wave.shape[-1])
+        stft = self.stft_loss.to(wave.device)(predicted.reshape_as(batch), batch)
+        return stft + (rep.log_mel(predicted) - target_log_mel).abs().mean()
+
+
+VOCODER_OBJECTIVES = {"vocoder": VocoderObjective, "vocos": VocosObjective}
+"""Objectives that train a vocoder (mel -> audio) rather than a diffusion model."""
+
+
 def _dataset(preset: dict, data: Path, rep: Representation):
     """(dataset, representation, facts): a cache's chunks, or random crops of recordings."""
     settings = preset["data"]
@@ -108,8 +137,8 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
     objective_config = dict(preset["objective"])
     objective_name = objective_config.pop("name")
     network = build_network(**preset["network"])
-    if objective_name == "vocoder":
-        objective, transform, sigma_data = VocoderObjective(rep), None, 1.0
+    if objective_name in VOCODER_OBJECTIVES:
+        objective, transform, sigma_data = VOCODER_OBJECTIVES[objective_name](rep), None, 1.0
         if hasattr(rep, "fit") and not rep.fitted:
             _fit_and_measure(rep, dataset)
     else:
@@ -144,7 +173,7 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
                         describe={"preset": preset, "channels": channels, "data": facts})
 
     on_sample = None
-    if objective_name != "vocoder" and config.sample_every:
+    if objective_name not in VOCODER_OBJECTIVES and config.sample_every:
         on_sample = _on_sample(pipeline_for, out, sampling.get("sample_seconds", 2.0),
                                sampling.get("steps", 10))
     trainer = Trainer(network, objective, dataset, config, out, transform=transform,
@@ -155,7 +184,7 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
     if not trainer.accelerator.is_main_process:
         return out / "model"
     ema = trainer.ema_network().cpu()
-    if objective_name == "vocoder":
+    if objective_name in VOCODER_OBJECTIVES:
         return _save_vocoder(ema, rep, out / "vocoder")
     return pipeline_for(ema).save(out / "model")
 

@@ -8,8 +8,10 @@ from cadenza.networks import DIFFUSION_NETWORKS, NETWORKS, network, network_clas
 
 
 def test_names():
-    assert NETWORKS == ("diffwave", "unet1d", "unet2d_linear_attention", "unet2d", "vocoder")
-    assert set(DIFFUSION_NETWORKS) == set(NETWORKS) - {"vocoder"}
+    assert NETWORKS == (
+        "diffwave", "unet1d", "unet2d_linear_attention", "unet2d", "vocoder", "vocos"
+    )
+    assert set(DIFFUSION_NETWORKS) == set(NETWORKS) - {"vocoder", "vocos"}
 
 
 @pytest.mark.parametrize("name", NETWORKS)

@@ -10,8 +10,9 @@ timestep in [0, 1000), a cosine time in [0, 1]). They know nothing of diffusion.
 - ``unet2d``: complex STFT ``(batch, 2 * channels, freq, frames)``, 2D over (freq, time).
 
 The U-Nets pad time (and ``unet2d`` frequency) internally to the multiple they need and crop
-back, so any size works. ``vocoder`` is not a diffusion network: ``vocoder(mel) -> magnitude``,
-trained with ``vocoder_loss``.
+back, so any size works. The vocoders are not diffusion networks: ``vocoder(mel) -> magnitude``
+(Msanii's, phase by Griffin-Lim), trained with ``vocoder_loss``, and ``vocos(mel, samples) ->
+wave`` (Vocos: magnitude and phase, inverse STFT), trained with multi-resolution STFT losses.
 
 Each class has ``SEED`` (the configuration of its seed paper, where stated) and ``TINY`` (small
 enough to train on a laptop CPU) as keyword dicts: ``network("diffwave", **DiffWave.TINY)``.
@@ -30,13 +31,15 @@ from cadenza.networks.unet1d import UNet1d
 from cadenza.networks.unet2d import UNet2d
 from cadenza.networks.unet2d_linear_attention import UNet2dLinearAttention
 from cadenza.networks.vocoder import Vocoder, vocoder_loss
+from cadenza.networks.vocos import Vocos
 
 _CLASSES: dict[str, type[nn.Module]] = {
-    cls.name: cls for cls in (DiffWave, UNet1d, UNet2dLinearAttention, UNet2d, Vocoder)
+    cls.name: cls for cls in (DiffWave, UNet1d, UNet2dLinearAttention, UNet2d, Vocoder, Vocos)
 }
 NETWORKS = tuple(_CLASSES)
-"""Every buildable name, the vocoder included."""
-DIFFUSION_NETWORKS = tuple(name for name in NETWORKS if name != "vocoder")
+"""Every buildable name, the vocoders included."""
+VOCODERS = ("vocoder", "vocos")
+DIFFUSION_NETWORKS = tuple(name for name in NETWORKS if name not in VOCODERS)
 """The names called as ``network(x, c_noise)``."""
 
 
@@ -64,12 +67,14 @@ def network_class(name: str) -> type[nn.Module]:
 __all__ = [
     "DIFFUSION_NETWORKS",
     "NETWORKS",
+    "VOCODERS",
     "DiffWave",
     "FourierEmbedding",
     "UNet1d",
     "UNet2d",
     "UNet2dLinearAttention",
     "Vocoder",
+    "Vocos",
     "network",
     "network_class",
     "vocoder_loss",
