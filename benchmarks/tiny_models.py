@@ -49,7 +49,8 @@ import torch  # noqa: E402
 from steps_study import Scorer, rms  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
-from cadenza.evaluate import load_clips  # noqa: E402
+from cadenza.evaluate import ClipSet, load_clips  # noqa: E402
+from cadenza.metrics.c2st import c2st  # noqa: E402
 from cadenza.pipeline import load, model_folder  # noqa: E402
 from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 
@@ -108,19 +109,27 @@ def fingerprint(model: str) -> str:
 
 
 def measure(args: argparse.Namespace) -> None:
-    path = RESULTS / "tiny_models.json"
+    path = RESULTS / f"{args.record}.json"
     record = json.loads(path.read_text()) if path.exists() else {}
     settings = {"clips": args.clips, "seconds": args.seconds, "seed": args.seed,
-                "corpus": args.corpus}
+                "corpus": args.corpus, "reference_clips": args.reference_clips}
     if record.get("settings") not in (None, settings):
         raise SystemExit(f"{path} was measured with {record['settings']}; move it away first")
     record["settings"] = settings
+    record["name"] = args.record
     record.setdefault("rows", {})
     record["machine"] = (f"{platform.system()} {platform.machine()}, one thread, torch "
                          f"{torch.__version__}, cadenza {__version__}")
     torch.set_num_threads(1)
     corpus = Path(args.corpus)
     reference = load_clips(corpus / "train", RATE, args.seconds, name="train", progress=False)
+    if args.reference_clips and len(reference) > args.reference_clips:
+        # A seeded subset: embedding hours of reference takes longer than it informs.
+        keep = np.sort(np.random.default_rng(args.seed + 2).permutation(len(reference))
+                       [: args.reference_clips])
+        reference = ClipSet.from_array("train", reference.clips[keep], RATE)
+    c2st_reference = reference.clips[
+        np.random.default_rng(args.seed + 3).permutation(len(reference))[: args.clips]]
     scorers: list[Scorer] = []  # built on first use: embedding the reference takes minutes
 
     def save() -> None:
@@ -130,10 +139,13 @@ def measure(args: argparse.Namespace) -> None:
     def score(name: str, clips: np.ndarray, facts: dict) -> None:
         if not scorers:
             scorers.append(Scorer(reference, args.seed))
-        record["rows"][name] = {**facts, **audibility(clips), **scorers[0](clips)}
+        two = c2st(c2st_reference, clips, RATE, seed=args.seed)
+        record["rows"][name] = {**facts, **audibility(clips), **scorers[0](clips),
+                                "c2st": two.accuracy, "c2st_low": two.ci_low,
+                                "c2st_high": two.ci_high, "c2st_log_loss_bits": two.log_loss_bits}
         save()
         row = record["rows"][name]
-        print(f"{name}: flatness {row['flatness']:.3g}, "
+        print(f"{name}: C2ST {row['c2st']:.3f}, flatness {row['flatness']:.3g}, "
               f"FAD {row['fad']:.4g}, PKID {row['pkid']:.3g}, {row['loudness_db']:.1f} dB",
               flush=True)
 
@@ -175,22 +187,24 @@ def report(record: dict) -> None:
     lines = [f"{settings['clips']} clips of {settings['seconds']} s per row at 16 kHz, seed "
              f"{settings['seed']}, against {settings['corpus']}/train; {record['machine']}; "
              f"{record['updated']}.", "",
-             "| row | sampler | flatness [quartiles] | FAD mel_stats [95% CI] | FAD levelled "
-             "| PKID | PIS | loudness dB |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| row | sampler | C2ST [95% CI] (bits) | flatness [quartiles] "
+             "| FAD mel_stats [95% CI] | FAD levelled | PKID | PIS | loudness dB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in sorted(record["rows"].items(),
                             key=lambda item: (item[1]["kind"] != "fixed", item[0])):
         sampler = ("-" if row["kind"] == "fixed" else
                    f"{row['sampler']} {row['steps']}, {row['schedule']} "
                    f"({row['sample_rate'] // 1000} kHz)")
+        two = ("-" if "c2st" not in row else f"{row['c2st']:.2f} [{row['c2st_low']:.2f}, "
+               f"{row['c2st_high']:.2f}] ({row['c2st_log_loss_bits']:.2f})")
         lines.append(
-            f"| {name} | {sampler} | {_f(row['flatness'], 2)} "
+            f"| {name} | {sampler} | {two} | {_f(row['flatness'], 2)} "
             f"[{_f(row['flatness_quartiles'][0], 2)}, {_f(row['flatness_quartiles'][1], 2)}] | "
             f"{_f(row['fad'])} [{_f(row['fad_low'])}, "
             f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "
             f"{_f(row['pis'])} | {row['loudness_db']:.1f} |")
     text = "\n".join(lines) + "\n"
-    write_atomic(RESULTS / "tiny_models.md", text)
+    write_atomic(RESULTS / f"{record.get('name', 'tiny_models')}.md", text)
     print(text)
 
 
@@ -201,6 +215,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", default="corpus/piano")
+    parser.add_argument("--reference-clips", type=int, default=0,
+                        help="score against a seeded subset of this many train clips (0: all)")
+    parser.add_argument("--record", default="tiny_models",
+                        help="results/NAME.json and NAME.md (rows are reused while settings match)")
     args = parser.parse_args()
     bad = [item for item in args.models if "=" not in item]
     if bad:

@@ -120,3 +120,9 @@ def test_generate_takes_a_shipped_models_name(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "generate.json").read_text())
     assert audio.info(tmp_path / record["files"][0]).sample_rate == 8000  # the DiffWave's rate
+
+
+def test_zero_steps_is_an_error_not_the_default(tmp_path):
+    result = cadenza("generate", "--seconds", "0.5", "--steps", "0", "--out", str(tmp_path))
+    assert result.returncode == 2 and "steps must be at least 1" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -111,6 +111,8 @@ def test_fad_is_zero_against_itself_and_large_against_noise(folders, tmp_path):
     assert noise["fad"]["value"] > 5 * other_music["fad"]["value"]
     assert noise["kid"]["mean"] > 5 * other_music["kid"]["mean"]
     assert noise["copies"] is None
+    assert noise["c2st"]["accuracy"] > 0.9 and noise["c2st"]["ci_low"] > 0.5
+    assert itself["c2st"]["ci_low"] <= 0.5 <= itself["c2st"]["ci_high"]
 
 
 def test_too_few_clips_is_a_clear_error(folders, tmp_path):
@@ -130,6 +132,7 @@ def test_eval_command_end_to_end(folders, tmp_path):
                      "--seconds", "1", "--rate", "16000")
     assert result.returncode == 0, result.stderr
     assert "FAD" in result.stdout and "KID" in result.stdout and "copies:" in result.stdout
+    assert "C2ST accuracy" in result.stdout
     assert "skipped (generated) broken.wav" in result.stdout
     assert f"report: {tmp_path / 'report.html'}" in result.stdout
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["clip_seconds"] == 1

@@ -270,6 +270,7 @@ def generate(
     if seconds <= 0 or batch < 1:
         raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)
+    sampler, steps = pipeline.sampler_and_steps(None, sampler, steps)
     started = time.perf_counter()
     waves = pipeline.generate(seconds, batch, seed=seed, steps=steps, sampler=sampler,
                               progress=True)
@@ -280,7 +281,7 @@ def generate(
     ]
     write_json_atomic(out / "generate.json", {
         "model": str(model), "seconds": seconds, "batch": batch, "seed": seed,
-        "sampler": sampler or pipeline.sampler, "steps": steps or pipeline.steps,
+        "sampler": sampler, "steps": steps,
         "files": paths, "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
     })
     typer.echo("\n".join(paths))
@@ -483,6 +484,10 @@ def eval_(
         for item in s["skipped"]:
             typer.echo(f"  skipped ({name}) {item['path']}: {item['reason']}")
     fad, inf, kid, ks = result["fad"], result["fad_infinity"], result["kid"], result["ks"]
+    two = result["c2st"]
+    typer.echo(f"C2ST: {two['unavailable']}" if "unavailable" in two else
+               f"C2ST accuracy {two['accuracy']:.3f} (95% CI {two['ci_low']:.3f} to "
+               f"{two['ci_high']:.3f}, {two['clips']} clips; 0.5 = indistinguishable)")
     typer.echo(f"FAD {fad['value']:.4g} (95% CI {fad['ci_low']:.4g} to {fad['ci_high']:.4g})"
                + (f", FAD-inf {inf['value']:.4g} (r2 {inf['r2']:.3f})" if inf else ""))
     typer.echo(f"KID {kid['mean']:.4g} +- {kid['std']:.2g} ({kid['subsets']} subsets of "

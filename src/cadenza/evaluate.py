@@ -5,6 +5,9 @@ folder (recursively; files that cannot be used are skipped and listed with the r
 them into mono clips of ``clip_seconds`` at ``sample_rate`` (non-overlapping; a shorter
 remainder at the end of a file is dropped), and computes
 
+- C2ST (a classifier two-sample test, ``cadenza.metrics.c2st``): the held-out accuracy of a
+  small log-mel CNN telling generated from reference clips, levelled to one RMS, with its
+  exact binomial interval (0.5 = indistinguishable); the sharpest of these measures;
 - FAD with a bootstrap 95% interval, and FAD-∞ (the 1/n extrapolation), on the chosen
   embedder's clip embeddings;
 - KID (unbiased MMD², inverse multi-quadratic kernel) over random subsets;
@@ -40,6 +43,7 @@ from tqdm.auto import tqdm
 from cadenza import __version__
 from cadenza.data import audio
 from cadenza.metrics import embedders as embedder_registry
+from cadenza.metrics.c2st import c2st
 from cadenza.metrics.copies import CopyReport, detect_copies
 from cadenza.metrics.frechet import FadInfinity, bootstrap_ci, fad_infinity
 from cadenza.metrics.inception import inception_score
@@ -50,6 +54,7 @@ from cadenza.report import Report, write_json_atomic
 COPY_LISTEN_THRESHOLD = 0.90
 LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most
 LISTEN_CLIPS = 3  # best and worst generated clips played in the report, each
+C2ST_MIN_CLIPS = 4  # two to train on and two to judge, in each fold
 EMBED_BATCH = 64  # clips embedded at once: bounds memory for large folders
 IS_SPLITS = 10  # inception-score splits, at most; each split holds at least IS_SPLIT_CLIPS
 IS_SPLIT_CLIPS = 10
@@ -319,6 +324,8 @@ def measure(
     features = ks_features(generated.clips, reference.clips, rate, pitch_method="yin")
     samples = ks_samples(generated.clips, reference.clips, seed=seed)
     nearest = _nearest(a, b)
+    two_sample = (c2st(reference.clips, generated.clips, rate, seed=seed)
+                  if min(len(generated), len(reference)) >= C2ST_MIN_CLIPS else None)
 
     metrics: dict = {
         "fad": {"value": interval.value, "ci_low": interval.low, "ci_high": interval.high,
@@ -328,6 +335,8 @@ def measure(
             "sizes": fad_fit.sizes.tolist(), "fads": fad_fit.fads.tolist(), "repeats": 5},
         "kid": {"mean": kernel.mean, "std": kernel.std, "subsets": kernel.subsets,
                 "subset_size": kernel.subset_size, "kernel": "imq", "c": IMQ_C},
+        "c2st": two_sample.as_dict() if two_sample else {
+            "unavailable": f"needs at least {C2ST_MIN_CLIPS} clips in each set"},
         "ks": {**{name: _finite(value.statistic) for name, value in features.items()},
                "samples": _finite(samples.statistic)},
         "nearest_reference": _nearest_summary(nearest, generated, reference),
@@ -558,6 +567,16 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
            + "; 0 = same distribution, 1 = disjoint"}
           for name in ("rms", "centroid", "f0", "samples")),
     ]
+    two = metrics["c2st"]
+    rows.insert(0, {
+        "metric": "C2ST accuracy",
+        "value": "—" if "unavailable" in two else f"{two['accuracy']:.3f}",
+        "detail": two.get("unavailable") or (
+            f"{two['confidence']:.0%} interval [{two['ci_low']:.3f}, {two['ci_high']:.3f}] over "
+            f"{two['clips']} held-out clips; a log-mel CNN telling generated from reference "
+            f"clips{' (each levelled to one RMS)' if two['levelled'] else ''}: 0.5 = "
+            f"indistinguishable, 1.0 = always told apart; held-out cross-entropy "
+            f"{two['log_loss_bits']:.2f} bits (1 at chance)")})
     rows += _classifier_rows(metrics)
     near = metrics["nearest_reference"]
     rows.append({"metric": "nearest-reference distance (median)",

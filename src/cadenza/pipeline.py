@@ -93,7 +93,7 @@ class Pipeline:
     def sigmas(self, steps: int | None = None) -> torch.Tensor:
         """The default schedule, kept inside the sigma range the model was trained on (or the
         narrower ``sigma_range`` it was made for, e.g. by distillation)."""
-        steps = steps or self.steps
+        steps = _chosen(steps, self.steps)
         low, high = self.sigma_range or self.objective.sigma_range
         if self.schedule_kind == "tuned":
             sigmas = schedule("tuned", steps, sigma_data=self.sigma_data)
@@ -371,10 +371,10 @@ class Pipeline:
         ``repaint-fast``'s own, ``EDIT_SAMPLER`` for any other known-region strategy, and the
         model's defaults for tasks without one (``strategy=None``: generate, transfer, ...)."""
         if strategy == "repaint-fast":
-            return sampler or FAST_REPAINT["sampler"], steps or FAST_REPAINT["steps"]
+            return sampler or FAST_REPAINT["sampler"], _chosen(steps, FAST_REPAINT["steps"])
         if strategy is not None:
-            return sampler or EDIT_SAMPLER, steps or self.steps
-        return sampler or self.sampler, steps or self.steps
+            return sampler or EDIT_SAMPLER, _chosen(steps, self.steps)
+        return sampler or self.sampler, _chosen(steps, self.steps)
 
     def _generator(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(seed)
@@ -567,6 +567,15 @@ def model_folder(model: str | Path | None = None) -> Path:
     if not path.exists() and str(model) in SHIPPED:
         return shipped(str(model))
     return path
+
+
+def _chosen(steps: int | None, default: int) -> int:
+    """``steps`` as asked (None: ``default``); 0 or fewer is an error, never the default."""
+    if steps is None:
+        return default
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    return int(steps)
 
 
 def load_vocoder(path: str | Path) -> nn.Module:
