@@ -200,7 +200,7 @@ def draw(clip: torch.Tensor, decoded: dict[str, torch.Tensor], name: str, path: 
         power = torch.stft(wave.reshape(-1), 1024, 128, window=window,
                            return_complex=True).abs() ** 2
         db = 10 * torch.log10(power + 1e-10).numpy()
-        image = axis.imshow(db, origin="lower", aspect="auto", vmin=-90, vmax=db.max(),
+        image = axis.imshow(db, origin="lower", aspect="auto", vmin=db.max() - 80, vmax=db.max(),
                             extent=(0, SECONDS, 0, RATE / 2000), cmap="magma")
         axis.set_ylim(0, 4)
         axis.set_title(label, fontsize=9, loc="left")
@@ -240,8 +240,11 @@ def main() -> None:
 
     RESULTS.mkdir(exist_ok=True)
     drawn = [label for label in outputs if args.draw is None or label in args.draw]
-    draw(clips[0], {label: outputs[label] for label in drawn if "256" not in label},
-         names[0], RESULTS / "decoders.png")
+    if args.draw is None:  # the default model's decoders and the two nearest calibrations
+        drawn = [label for label in drawn if (label.startswith("mel 64") and "256" not in label)
+                 or "mu-law" in label or "40 dB" in label]
+    draw(clips[0], {label: outputs[label] for label in drawn}, names[0],
+         RESULTS / "decoders.png")
     record = {"date": datetime.date.today().isoformat(), "machine": platform.machine(),
               "cadenza": __version__, "torch": torch.__version__, "clips": names,
               "rate": RATE, "seconds": SECONDS, "rows": rows}

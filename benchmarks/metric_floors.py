@@ -35,8 +35,8 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
+from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import ClipSet, load_clips, measure  # noqa: E402
-from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -143,8 +143,8 @@ def main() -> None:
     table = "\n".join([HEADER, *lines, "", CLASSIFIER_HEADER, *classifier_lines])
     text = f"{description}\n\n{table}\n"
     print(text)
-    write_atomic(args.out, text)
-    write_json_atomic(args.out.with_suffix(".json"), {
+    write_text(args.out, text)
+    write_json(args.out.with_suffix(".json"), {
         "command": " ".join(sys.argv), "elapsed_seconds": round(elapsed, 1),
         "config": vars(args) | {"corpus": str(args.corpus), "out": str(args.out)},
         "train": train.summary(), "rows": record,

@@ -47,6 +47,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
+from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import (  # noqa: E402
     ClipSet,
     classifier_embedders,
@@ -60,7 +61,6 @@ from cadenza.metrics.embedders import embedder  # noqa: E402
 from cadenza.metrics.frechet import bootstrap_ci, fad  # noqa: E402
 from cadenza.metrics.kernel import kid  # noqa: E402
 from cadenza.pipeline import Pipeline, load, model_folder  # noqa: E402
-from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 from cadenza.sampling import model_calls, sample, start_noise  # noqa: E402
 from cadenza.schedules import schedule  # noqa: E402
 
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> None:
             if path.exists():
                 record["rows"] = {**json.loads(path.read_text())["rows"], **record["rows"]}
             record["updated"] = datetime.date.today().isoformat()
-            write_json_atomic(path, record)
+            write_json(path, record)
 
     old_rows: dict = {}
     if args.rescore and path.exists():  # every row again, with the metrics of this version
@@ -350,7 +350,7 @@ def report(_: argparse.Namespace) -> None:
                 f"{row['loudness_db']:.1f} | {row.get('generate_seconds', '-')} |")
         lines += ["", *goals(rows), ""]
     text = "\n".join(lines)
-    write_atomic(RESULTS / "steps_study.md", text)
+    write_text(RESULTS / "steps_study.md", text)
     print(text)
     plot(records)
 

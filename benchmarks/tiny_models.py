@@ -49,10 +49,10 @@ import torch  # noqa: E402
 from steps_study import Scorer, rms  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
+from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import ClipSet, load_clips  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
 from cadenza.pipeline import load, model_folder  # noqa: E402
-from cadenza.report import write_atomic, write_json_atomic  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 RATE = 16000  # the reference's rate, as in the steps study and the metric floors
@@ -134,9 +134,10 @@ def measure(args: argparse.Namespace) -> None:
 
     def save() -> None:
         record["updated"] = datetime.date.today().isoformat()
-        write_json_atomic(path, record)
+        write_json(path, record)
 
     def score(name: str, clips: np.ndarray, facts: dict) -> None:
+        np.save(RESULTS / f"{args.record}-{name.replace(' ', '_')}.npy", clips[:2])  # for draw()
         if not scorers:
             scorers.append(Scorer(reference, args.seed))
         two = c2st(c2st_reference, clips, RATE, seed=args.seed)
@@ -168,6 +169,36 @@ def measure(args: argparse.Namespace) -> None:
         clips, facts = generate(model, args.clips, args.seconds, args.seed)
         score(name, clips, {"kind": "model", "model": model, "weights": weights, **facts})
     report(record)
+    draw(record)
+
+
+def draw(record: dict) -> None:
+    """The first clip of every row, spectrograms stacked: look before trusting a number."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    name = record["name"]
+    rows = [(row, RESULTS / f"{name}-{row.replace(' ', '_')}.npy") for row in record["rows"]]
+    rows = [(row, path) for row, path in rows if path.exists()]
+    figure, axes = plt.subplots(len(rows), 1, figsize=(10, 2.0 * len(rows)), sharex=True,
+                                squeeze=False)
+    for axis, (row, path) in zip(axes[:, 0], rows, strict=True):
+        clip = np.load(path)[0]
+        power = np.abs(librosa.stft(clip, n_fft=1024, hop_length=128)) ** 2
+        db = 10 * np.log10(power + 1e-10)
+        image = axis.imshow(db, origin="lower", aspect="auto", cmap="magma",
+                            vmin=db.max() - 80, vmax=db.max(),
+                            extent=(0, clip.size / RATE, 0, RATE / 2000))
+        axis.set_title(f"{row} (RMS {20 * np.log10(rms(clip[None])[0] + 1e-10):.0f} dBFS)",
+                       fontsize=9, loc="left")
+        axis.set_ylabel("kHz")
+        figure.colorbar(image, ax=axis, pad=0.01, label="dB")
+    axes[-1, 0].set_xlabel("seconds")
+    figure.tight_layout()
+    figure.savefig(RESULTS / f"{name}.png", dpi=80)
+    plt.close(figure)
 
 
 def _held_out(corpus: Path, args: argparse.Namespace) -> np.ndarray:
@@ -204,7 +235,7 @@ def report(record: dict) -> None:
             f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "
             f"{_f(row['pis'])} | {row['loudness_db']:.1f} |")
     text = "\n".join(lines) + "\n"
-    write_atomic(RESULTS / f"{record.get('name', 'tiny_models')}.md", text)
+    write_text(RESULTS / f"{record.get('name', 'tiny_models')}.md", text)
     print(text)
 
 

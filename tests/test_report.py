@@ -1,6 +1,7 @@
 from matplotlib.figure import Figure
 
-from cadenza.report import Report, write_atomic
+from cadenza.atomic import write_text
+from cadenza.report import Report
 
 
 def test_report_escapes_text_and_inlines_figures(tmp_path):
@@ -17,8 +18,8 @@ def test_report_escapes_text_and_inlines_figures(tmp_path):
 
 def test_writes_are_atomic_and_replace_the_old_file(tmp_path):
     target = tmp_path / "out.txt"
-    write_atomic(target, "old")
-    write_atomic(target, "new")
+    write_text(target, "old")
+    write_text(target, "new")
     assert target.read_text() == "new"
     assert [path.name for path in tmp_path.iterdir()] == ["out.txt"]
 

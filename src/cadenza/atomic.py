@@ -8,12 +8,14 @@ half-written file behind. The result gets the permissions a plain ``open`` would
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def _umask() -> int:
@@ -63,3 +65,8 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with replacing(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as file:
         file.write(text)
     return Path(path)
+
+
+def write_json(path: str | os.PathLike, value: Any) -> Path:
+    """``value`` as indented JSON (anything else by ``str``), written atomically."""
+    return write_text(path, json.dumps(value, indent=2, default=str) + "\n")

@@ -18,8 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from cadenza.atomic import replacing, replacing_folder
-from cadenza.report import write_atomic
+from cadenza.atomic import replacing, replacing_folder, write_text
 
 
 class CheckpointError(ValueError):
@@ -83,7 +82,7 @@ def write_checkpoint_folder(folder: Path, files: dict[str, Any]) -> Path:
 
 
 def mark_latest(run_dir: Path, folder: Path) -> None:
-    write_atomic(run_dir / "checkpoints" / "latest", folder.name + "\n")
+    write_text(run_dir / "checkpoints" / "latest", folder.name + "\n")
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

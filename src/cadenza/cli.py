@@ -262,9 +262,9 @@ def generate(
     """Generate unconditional audio with a trained model."""
     import time
 
+    from cadenza.atomic import write_json
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
-    from cadenza.report import write_json_atomic
 
     model = model_folder(model)
     if seconds <= 0 or batch < 1:
@@ -279,7 +279,7 @@ def generate(
         str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
         for i, wave in enumerate(waves)
     ]
-    write_json_atomic(out / "generate.json", {
+    write_json(out / "generate.json", {
         "model": str(model), "seconds": seconds, "batch": batch, "seed": seed,
         "sampler": sampler, "steps": steps,
         "files": paths, "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
@@ -323,9 +323,9 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
 
     import torch
 
+    from cadenza.atomic import write_json
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
-    from cadenza.report import write_json_atomic
 
     if out.suffix.lower() != ".wav":
         raise ValueError(f"--out must name a .wav file, got {out}")
@@ -343,7 +343,7 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     if not isinstance(result, Path):
         result = audio.write(out, result.numpy(), pipeline.sample_rate)
     finished = time.perf_counter()
-    write_json_atomic(out.with_suffix(".json"), {
+    write_json(out.with_suffix(".json"), {
         "task": task, "model": str(model), **settings, **options,
         "inputs": [str(path) for path in inputs],
         "input_seconds": [round(wave.shape[-1] / pipeline.sample_rate, 6) for wave in waves],

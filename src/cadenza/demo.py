@@ -16,8 +16,9 @@ from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
 from cadenza import __version__
+from cadenza.atomic import write_json
 from cadenza.oracle import SPECTRA, GaussianOracle
-from cadenza.report import Report, write_json_atomic
+from cadenza.report import Report
 from cadenza.sampler_study import DEFAULT_PIPELINE, REFERENCE_PIPELINE, Pipeline, evaluate
 from cadenza.sampling import METHODS
 
@@ -266,9 +267,9 @@ def run_demo(
         report.figure(_plot(rows, spectrum), f"{spectrum}: errors against model calls")
     progress.close()
     settings = {"spectra": spectra, "calls": calls, "default_pipeline": DEFAULT_PIPELINE.label()}
-    write_json_atomic(out_dir / "results.json",
+    write_json(out_dir / "results.json",
                       {"settings": settings, "rows": results, "music": music})
-    write_json_atomic(out_dir / "run.json", {
+    write_json(out_dir / "run.json", {
         **settings,
         "cadenza": __version__,
         "torch": torch.__version__,

@@ -265,8 +265,8 @@ def distill(
     ``sigma_max`` is the top of the grid (default: see the module's docstring). Returns
     ``out/model``, the last student; ``out/distill.json`` records the settings and every round.
     """
+    from cadenza.atomic import write_json
     from cadenza.pipeline import load, model_folder
-    from cadenza.report import write_json_atomic
 
     out = Path(out_dir)
     if rounds < 1:
@@ -308,7 +308,7 @@ def distill(
 
     def write_record(**extra) -> None:
         if _is_main_process():
-            write_json_atomic(record_path, {
+            write_json(record_path, {
                 "settings": settings, "rounds": [summaries[k] for k in sorted(summaries)],
                 **extra, "cadenza": __version__, "torch": torch.__version__})
 

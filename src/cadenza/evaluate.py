@@ -41,6 +41,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cadenza import __version__
+from cadenza.atomic import write_json
 from cadenza.data import audio
 from cadenza.metrics import embedders as embedder_registry
 from cadenza.metrics.c2st import c2st
@@ -49,7 +50,7 @@ from cadenza.metrics.frechet import FadInfinity, bootstrap_ci, fad_infinity
 from cadenza.metrics.inception import inception_score
 from cadenza.metrics.kernel import IMQ_C, kid
 from cadenza.metrics.ks import ks_features, ks_samples
-from cadenza.report import Report, write_json_atomic
+from cadenza.report import Report
 
 COPY_LISTEN_THRESHOLD = 0.90
 LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most
@@ -444,7 +445,7 @@ def evaluate(
         "files": {"metrics": str(out / "metrics.json"), "report": str(out / "report.html")},
     }
     write_report(evaluation, metrics, out / "report.html")
-    write_json_atomic(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 

@@ -8,21 +8,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from cadenza import atomic
 
-
-def write_atomic(path: Path | str, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
-    return atomic.write_text(path, text)
-
-
-def write_json_atomic(path: Path | str, value) -> Path:
-    return write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
+if TYPE_CHECKING:  # matplotlib is imported by whoever draws a figure, not by loading a model
+    from matplotlib.figure import Figure
 
 
 class Report:
@@ -93,4 +85,4 @@ class Report:
         )
 
     def write(self, path: Path | str) -> Path:
-        return write_atomic(path, self.html())
+        return atomic.write_text(path, self.html())

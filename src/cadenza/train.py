@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from cadenza.atomic import write_json
 from cadenza.data import audio
 from cadenza.data.dataset import Manifest, RandomCrops, scan, split
 from cadenza.objectives import objective as build_objective
 from cadenza.pipeline import Pipeline
-from cadenza.report import write_json_atomic
 from cadenza.representations import Representation
 from cadenza.representations import representation as build_representation
 from cadenza.trainer import TrainConfig, Trainer
@@ -179,7 +179,7 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
     trainer = Trainer(network, objective, dataset, config, out, transform=transform,
                       on_sample=on_sample, describe={"preset": preset, "data": facts},
                       progress=progress)
-    write_json_atomic(out / "preset.json", preset)
+    write_json(out / "preset.json", preset)
     trainer.train()
     if not trainer.accelerator.is_main_process:
         return out / "model"

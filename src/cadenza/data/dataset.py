@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from cadenza.atomic import write_json
 from cadenza.data import audio
-from cadenza.report import write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Manifest:
         return sum(entry.seconds for entry in self.entries)
 
     def save(self, path: str | os.PathLike) -> Path:
-        return write_json_atomic(
+        return write_json(
             Path(path),
             {
                 "root": self.root,

@@ -24,10 +24,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from cadenza.atomic import replacing
+from cadenza.atomic import replacing, write_json
 from cadenza.data import audio
 from cadenza.data.dataset import Manifest
-from cadenza.report import write_json_atomic
 from cadenza.representations import Representation, representation
 
 PLAN_VERSION = 1
@@ -130,7 +129,7 @@ def plan_cache(
             )
     else:
         (cache / "shards").mkdir(parents=True, exist_ok=True)
-        write_json_atomic(existing, plan)
+        write_json(existing, plan)
     state_path = cache / "representation.safetensors"
     if hasattr(rep, "fit") and not state_path.exists():
         # Statistics from the first files of the fixed plan: every machine computes the same.
