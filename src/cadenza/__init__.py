@@ -2,8 +2,8 @@
 
 from cadenza.sampling import METHODS, sample
 from cadenza.schedules import schedule
+from cadenza.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["METHODS", "__version__", "load", "sample", "schedule"]
 
 

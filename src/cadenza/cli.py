@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from cadenza import __version__
 from cadenza.oracle import SPECTRA
 from cadenza.sampling import METHODS, is_stochastic
+from cadenza.version import __version__
 
 app = typer.Typer(
     help="Diffusion models of music audio.",

@@ -15,12 +15,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
-from cadenza import __version__
 from cadenza.atomic import write_json
 from cadenza.oracle import SPECTRA, GaussianOracle
 from cadenza.report import Report
 from cadenza.sampler_study import DEFAULT_PIPELINE, REFERENCE_PIPELINE, Pipeline, evaluate
 from cadenza.sampling import METHODS
+from cadenza.version import __version__
 
 EXPLANATION = (
     "The oracle is a Gaussian prior over signals with a chosen power spectrum, so the exact "

@@ -60,11 +60,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cadenza import __version__
 from cadenza.denoisers import _as_column
 from cadenza.objectives import objective as build_objective
 from cadenza.schedules import cosine_grid
 from cadenza.trainer import TrainConfig, Trainer, read_log
+from cadenza.version import __version__
 
 ACCEPTED_OBJECTIVES = ("ddpm", "vcosine", "edm")
 """Teachers distillable here: every diffusion objective whose Denoiser cadenza builds."""

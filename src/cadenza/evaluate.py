@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from cadenza import __version__
 from cadenza.atomic import write_json
 from cadenza.data import audio
 from cadenza.metrics import embedders as embedder_registry
@@ -51,6 +50,7 @@ from cadenza.metrics.inception import inception_score
 from cadenza.metrics.kernel import IMQ_C, kid
 from cadenza.metrics.ks import ks_features, ks_samples
 from cadenza.report import Report
+from cadenza.version import __version__
 
 COPY_LISTEN_THRESHOLD = 0.90
 LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from cadenza import __version__, edit
+from cadenza import edit
 from cadenza.checkpoint import CheckpointError, load_tensors, read_json, write_checkpoint_folder
 from cadenza.data.audio import open_wav
 from cadenza.objectives import objective as build_objective
@@ -34,6 +34,7 @@ from cadenza.representations import Representation
 from cadenza.representations import representation as build_representation
 from cadenza.sampling import sample, start_noise
 from cadenza.schedules import schedule
+from cadenza.version import __version__
 
 SHIPPED = ("tiny-piano-mel", "tiny-piano-diffwave")
 """Models inside the package (see cadenza/models/README.md); the first is the default."""

@@ -31,7 +31,6 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from cadenza import __version__
 from cadenza.checkpoint import (
     flatten_optimizer,
     latest_checkpoint,
@@ -42,6 +41,7 @@ from cadenza.checkpoint import (
     unflatten_optimizer,
     write_checkpoint_folder,
 )
+from cadenza.version import __version__
 
 # Fault injection for tests: signal the process (SIGKILL, or CADENZA_KILL_SIGNAL) at the end of
 # this step, with the log flushed.

@@ -1,6 +1,7 @@
 import numpy as np
 
-from cadenza.metrics.copies import detect_copies, sliding_windows
+from cadenza.metrics.arrays import sliding_windows
+from cadenza.metrics.copies import detect_copies
 from cadenza.metrics.embedders import embedder
 
 RATE = 16000

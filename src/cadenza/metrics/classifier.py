@@ -44,8 +44,7 @@ from tqdm.auto import tqdm
 from cadenza.atomic import replacing_folder
 from cadenza.checkpoint import CheckpointError, load_tensors, read_json, save_tensors
 from cadenza.data import audio
-from cadenza.metrics._arrays import as_clips
-from cadenza.metrics.copies import sliding_windows
+from cadenza.metrics.arrays import as_clips, sliding_windows
 from cadenza.networks.common import ConfigMixin, int_tuple, positive
 
 TARGETS = ("pitch", "instrument")

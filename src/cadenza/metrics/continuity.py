@@ -20,7 +20,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from cadenza.metrics._arrays import as_mono
+from cadenza.metrics.arrays import as_mono
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # Krumhansl and Kessler (1982) probe-tone profiles, tonic first.

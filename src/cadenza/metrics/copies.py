@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.data.audio import loudness_normalize, resample
-from cadenza.metrics._arrays import as_clips
+from cadenza.metrics.arrays import as_clips, sliding_windows
 from cadenza.metrics.embedders import Embedder
 
 THRESHOLDS = (0.95, 0.90, 0.85, 0.80)
@@ -69,23 +69,6 @@ class CopyReport:
             "gap": self.gap,
             **{f"pairs_above_{t:.2f}": len(p) for t, p in self.pairs.items()},
         }
-
-
-def sliding_windows(clips: np.ndarray, window: int, hop: int) -> np.ndarray:
-    """``(n, samples)`` → ``(n, windows, window)``; the last window ends at the clip's end.
-
-    A clip shorter than ``window`` is one window of its own length.
-    """
-    clips = as_clips(clips)
-    samples = clips.shape[1]
-    if window >= samples:
-        return clips[:, None, :]
-    if hop < 1:
-        raise ValueError(f"hop must be at least one sample, got {hop}")
-    starts = list(range(0, samples - window + 1, hop))
-    if starts[-1] != samples - window:
-        starts.append(samples - window)  # cover the tail, or a copy there goes unseen
-    return np.stack([clips[:, s:s + window] for s in starts], axis=1)
 
 
 def window_embeddings(

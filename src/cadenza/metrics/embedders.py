@@ -29,7 +29,7 @@ from typing import NoReturn, Protocol, runtime_checkable
 import librosa
 import numpy as np
 
-from cadenza.metrics._arrays import as_clips
+from cadenza.metrics.arrays import as_clips
 
 THIRD_PARTY_MODELS = ("vggish", "clap", "panns", "encodec")
 _PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cadenza.metrics._arrays import as_embeddings
+from cadenza.metrics.arrays import as_embeddings
 
 
 class FadInfinity(NamedTuple):

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import xlogy
 
-from cadenza.metrics._arrays import as_embeddings
+from cadenza.metrics.arrays import as_embeddings
 
 
 class InceptionScore(NamedTuple):

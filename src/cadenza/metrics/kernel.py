@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cadenza.metrics._arrays import as_embeddings
+from cadenza.metrics.arrays import as_embeddings
 
 IMQ_C = 16.0  # C = 2 γ² with seed 001's γ² = 8
 KERNELS = ("imq", "polynomial")

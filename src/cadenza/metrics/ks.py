@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from cadenza.data.audio import loudness_normalize
-from cadenza.metrics._arrays import as_clips
+from cadenza.metrics.arrays import as_clips
 from cadenza.metrics.pitch import FMAX, FMIN, pitch_track
 
 FEATURES = ("rms", "centroid", "f0")

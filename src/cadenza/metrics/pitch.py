@@ -13,7 +13,7 @@ from typing import NamedTuple
 import librosa
 import numpy as np
 
-from cadenza.metrics._arrays import as_mono
+from cadenza.metrics.arrays import as_mono
 
 METHODS = ("pyin", "yin")
 FMIN = 65.41  # C2: below the fundamental of most melodic lines, above the hum

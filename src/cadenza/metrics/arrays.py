@@ -1,4 +1,5 @@
-"""Shape and dtype checks shared by the metrics: clips and embeddings as float64 arrays."""
+"""Shape and dtype checks shared by the metrics (clips and embeddings as float64 arrays), and
+cutting clips into windows."""
 
 from __future__ import annotations
 
@@ -42,3 +43,20 @@ def as_mono(wave: np.ndarray, name: str = "wave") -> np.ndarray:
     if not np.isfinite(array).all():
         raise ValueError(f"{name}: contains NaN or infinite samples")
     return array
+
+
+def sliding_windows(clips: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """``(n, samples)`` → ``(n, windows, window)``; the last window ends at the clip's end.
+
+    A clip shorter than ``window`` is one window of its own length.
+    """
+    clips = as_clips(clips)
+    samples = clips.shape[1]
+    if window >= samples:
+        return clips[:, None, :]
+    if hop < 1:
+        raise ValueError(f"hop must be at least one sample, got {hop}")
+    starts = list(range(0, samples - window + 1, hop))
+    if starts[-1] != samples - window:
+        starts.append(samples - window)  # cover the tail, or a copy there goes unseen
+    return np.stack([clips[:, s:s + window] for s in starts], axis=1)
