@@ -145,3 +145,26 @@ def test_the_vocos_preset_learns_and_decodes_a_mel_pipeline(corpus, tmp_path):
     pipeline = Pipeline(mel, torch.nn.Identity(), "edm", {}, 1.0, vocoder=vocos)
     decoded = pipeline.decode(mel.encode(wave), samples=4000)
     assert decoded.shape == (1, 1, 4000) and torch.isfinite(decoded).all()
+
+
+def test_export_rebuilds_the_model_a_run_exports_from_its_checkpoint(corpus, tmp_path):
+    """``cadenza export`` while a run goes on: the same weights and mel statistics as the
+    folder the finished run writes."""
+    from cadenza.train import export
+
+    preset = load_preset("tiny-msanii-mel", [
+        "representation.sample_rate=8000", "data.crop_seconds=0.5", "training.steps=4",
+        "training.batch_size=2", "training.warmup_steps=1", "training.checkpoint_every=4",
+        "training.sample_every=0", "network.width=16", "network.attention_levels=[]",
+    ])
+    model = train(preset, corpus, tmp_path / "run", progress=False)
+    exported = export(tmp_path / "run", corpus, tmp_path / "exported")
+    a, b = cadenza.load(model), cadenza.load(exported)
+    assert a.sigma_data == b.sigma_data
+    assert all(torch.equal(x, y) for x, y in zip(a.representation.state_dict().values(),
+                                                  b.representation.state_dict().values(),
+                                                  strict=True))
+    assert all(torch.equal(x, y) for x, y in zip(a.network.state_dict().values(),
+                                                  b.network.state_dict().values(), strict=True))
+    with pytest.raises(ValueError, match="not a training run"):
+        export(tmp_path, corpus, tmp_path / "x")

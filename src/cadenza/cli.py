@@ -186,6 +186,18 @@ def train(
 
 
 @app.command()
+def export(
+    run: Path = typer.Argument(..., help="A training run folder (cadenza train --out)."),
+    data: Path = typer.Option(..., help="The run's training data (its statistics are refitted)."),
+    out: Path = typer.Option(..., help="The model (or vocoder) folder to write."),
+) -> None:
+    """Export a run's newest checkpoint (EMA weights) as a model folder, while it trains."""
+    from cadenza.train import export as export_run
+
+    typer.echo(f"model: {export_run(run, data, out)}")
+
+
+@app.command()
 def distill(
     teacher: str = typer.Argument(..., help="The teacher: a model folder or a shipped model's "
                                             "name."),

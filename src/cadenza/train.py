@@ -9,6 +9,7 @@ weights as a pipeline folder ``out/model`` that ``cadenza.load`` reads.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,27 +127,48 @@ def _on_sample(pipeline_for, out: Path, seconds: float, steps: int):
     return write_sample
 
 
-def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress: bool = True):
-    """Train ``preset`` on ``data`` into ``out``; returns the exported pipeline folder."""
-    from cadenza.networks import network as build_network
+@dataclass
+class _Setup:
+    """What a run is built from, made the same way by ``train`` and ``export``."""
 
-    data, out = Path(data), Path(out)
+    preset: dict[str, Any]
+    rep: Representation
+    dataset: Any
+    facts: dict[str, Any]
+    objective_name: str
+    objective_config: dict[str, Any]
+    objective: Any
+    transform: Any
+    sigma_data: float
+    vocoder: nn.Module | None
+
+    def pipeline_for(self, net: nn.Module) -> Pipeline:
+        sampling = self.preset["sampling"]
+        return Pipeline(self.rep, net, self.objective_name, self.objective_config,
+                        self.sigma_data, sampler=sampling.get("sampler", "deis"),
+                        steps=sampling.get("steps", 10),
+                        schedule_kind=sampling.get("schedule", "tuned"), vocoder=self.vocoder,
+                        describe={"preset": self.preset,
+                                  "channels": self.preset["data"].get("channels", 1),
+                                  "data": self.facts})
+
+
+def _setup(preset: dict[str, Any], data: Path) -> _Setup:
+    """Representation (statistics fitted on the seeded first crops), data, objective."""
     rep = build_representation(**preset["representation"])
     dataset, rep, facts = _dataset(preset, data, rep)
-    is_cache = "cache" in facts
     objective_config = dict(preset["objective"])
     objective_name = objective_config.pop("name")
-    network = build_network(**preset["network"])
+    transform = None
     if objective_name in VOCODER_OBJECTIVES:
-        objective, transform, sigma_data = VOCODER_OBJECTIVES[objective_name](rep), None, 1.0
+        objective, sigma_data = VOCODER_OBJECTIVES[objective_name](rep), 1.0
         if hasattr(rep, "fit") and not rep.fitted:
             _fit_and_measure(rep, dataset)
     else:
         objective = build_objective(objective_name, **objective_config)
-        if is_cache:
+        if "cache" in facts:
             sample_count = min(64, len(dataset))
             sigma_data = float(torch.stack([dataset[i] for i in range(sample_count)]).std())
-            transform = None
         else:
             sigma_data = _fit_and_measure(rep, dataset)
 
@@ -156,37 +178,62 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
 
     if not math.isfinite(sigma_data) or sigma_data <= 0:
         raise ValueError(f"{data}: the training data has no signal (std {sigma_data})")
-    config = TrainConfig.from_dict(preset["training"])
-    sampling = preset["sampling"]
-    channels = preset["data"].get("channels", 1)
-
     vocoder = None
-    if sampling.get("vocoder"):  # a trained vocoder folder, used to decode mel at generation
+    if preset["sampling"].get("vocoder"):  # a trained vocoder folder, to decode mel
         from cadenza.pipeline import load_vocoder
 
-        vocoder = load_vocoder(sampling["vocoder"])
+        vocoder = load_vocoder(preset["sampling"]["vocoder"])
+    return _Setup(preset, rep, dataset, facts, objective_name, objective_config, objective,
+                  transform, sigma_data, vocoder)
 
-    def pipeline_for(net: nn.Module) -> Pipeline:
-        return Pipeline(rep, net, objective_name, objective_config, sigma_data,
-                        sampler=sampling.get("sampler", "deis"), steps=sampling.get("steps", 10),
-                        schedule_kind=sampling.get("schedule", "tuned"), vocoder=vocoder,
-                        describe={"preset": preset, "channels": channels, "data": facts})
 
+def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress: bool = True):
+    """Train ``preset`` on ``data`` into ``out``; returns the exported pipeline folder."""
+    from cadenza.networks import network as build_network
+
+    data, out = Path(data), Path(out)
+    setup = _setup(preset, data)
+    network = build_network(**preset["network"])
+    config = TrainConfig.from_dict(preset["training"])
+    sampling = preset["sampling"]
     on_sample = None
-    if objective_name not in VOCODER_OBJECTIVES and config.sample_every:
-        on_sample = _on_sample(pipeline_for, out, sampling.get("sample_seconds", 2.0),
+    if setup.objective_name not in VOCODER_OBJECTIVES and config.sample_every:
+        on_sample = _on_sample(setup.pipeline_for, out, sampling.get("sample_seconds", 2.0),
                                sampling.get("steps", 10))
-    trainer = Trainer(network, objective, dataset, config, out, transform=transform,
-                      on_sample=on_sample, describe={"preset": preset, "data": facts},
-                      progress=progress)
+    trainer = Trainer(network, setup.objective, setup.dataset, config, out,
+                      transform=setup.transform, on_sample=on_sample,
+                      describe={"preset": preset, "data": setup.facts}, progress=progress)
     write_json(out / "preset.json", preset)
     trainer.train()
     if not trainer.accelerator.is_main_process:
         return out / "model"
     ema = trainer.ema_network().cpu()
-    if objective_name in VOCODER_OBJECTIVES:
-        return _save_vocoder(ema, rep, out / "vocoder")
-    return pipeline_for(ema).save(out / "model")
+    if setup.objective_name in VOCODER_OBJECTIVES:
+        return _save_vocoder(ema, setup.rep, out / "vocoder")
+    return setup.pipeline_for(ema).save(out / "model")
+
+
+def export(run: str | Path, data: str | Path, out: str | Path) -> Path:
+    """The EMA weights of a run's newest checkpoint as a model (or vocoder) folder ``out``,
+    while the run goes on. ``data`` must be the run's: the representation's statistics are
+    fitted again exactly as ``train`` fitted them (same seeded crops)."""
+    from cadenza.checkpoint import latest_checkpoint, load_tensors, read_json
+    from cadenza.networks import network as build_network
+
+    run, out = Path(run), Path(out)
+    if not (run / "preset.json").exists():
+        raise ValueError(f"{run}: not a training run (no preset.json)")
+    checkpoint = latest_checkpoint(run)
+    if checkpoint is None:
+        raise ValueError(f"{run}: no checkpoint yet")
+    preset = read_json(run / "preset.json")
+    setup = _setup(preset, Path(data))
+    network = build_network(**preset["network"])
+    network.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
+    network.eval()
+    if setup.objective_name in VOCODER_OBJECTIVES:
+        return _save_vocoder(network, setup.rep, out)
+    return setup.pipeline_for(network).save(out)
 
 
 def _save_vocoder(vocoder: nn.Module, rep: Representation, folder: Path) -> Path:
