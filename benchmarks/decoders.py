@@ -92,6 +92,12 @@ def vocos_from(path: Path) -> torch.nn.Module:
     return vocoder.eval()
 
 
+def describe(path: Path) -> str:
+    """A Vocos's name in the table: its folder, or its run and checkpoint step."""
+    latest = path / "checkpoints" / "latest"
+    return f"{path.name}, {latest.read_text().strip()}" if latest.exists() else path.name
+
+
 def fitted_mel(clips: torch.Tensor, **config) -> torch.nn.Module:
     rep = representation(**{**DEFAULT_MEL, **config})
     return rep.fit([clips])
@@ -118,7 +124,7 @@ def mel_decoders(clips: torch.Tensor, vocos_paths: list[Path]) -> dict[str, Deco
     }
     for path in vocos_paths:
         vocos = vocos_from(path)
-        decoders[f"mel 64 + Vocos ({path.name})"] = (
+        decoders[f"mel 64 + Vocos ({describe(path)})"] = (
             lambda wave, vocos=vocos: vocos(mel64.log_mel(wave), samples=samples))
     decoders["mel 128 + fast Griffin-Lim 32"] = griffin(mel128, 32)
     return decoders
