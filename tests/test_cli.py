@@ -110,8 +110,18 @@ def test_editing_commands_write_a_wav_and_a_record(task, piano_wav, tmp_path):
 
 def test_editing_errors_name_the_input_file(tmp_path):
     result = cadenza("transfer", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "o.wav"))
-    assert result.returncode == 2 and "missing.wav" in result.stderr
+    assert result.returncode == 2 and "missing.wav: no such file" in result.stderr
     assert "Traceback" not in result.stderr
+    folder = cadenza("extend", str(tmp_path), "--seconds", "1", "--out", str(tmp_path / "o.wav"))
+    assert folder.returncode == 2 and "is a folder, not an audio file" in folder.stderr
+
+
+def test_a_misspelt_model_name_lists_the_shipped_ones_and_suggests_the_closest(tmp_path):
+    result = cadenza("generate", "--model", "tiny-piano-mell", "--seconds", "0.5",
+                     "--out", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "tiny-piano-diffwave" in result.stderr
+    assert "did you mean 'tiny-piano-mel'?" in result.stderr
 
 
 def test_generate_takes_a_shipped_models_name(tmp_path):

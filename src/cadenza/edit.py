@@ -189,7 +189,8 @@ def inpaint(
     step index, or a callable of progress in [0, 1]). Other keywords go to the sampler.
     """
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of "
+                         f"{', '.join(STRATEGIES)} (or repaint-fast, through a pipeline's tasks)")
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}")
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64).cpu()

@@ -570,6 +570,16 @@ def model_folder(model: str | Path | None = None) -> Path:
     return path
 
 
+def _not_a_model(path: Path) -> str:
+    """Why ``path`` is no model folder, with the shipped names (and the closest) to choose."""
+    import difflib
+
+    what = "not a cadenza model folder" if path.exists() else "no such model folder"
+    close = difflib.get_close_matches(path.name, SHIPPED, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{what}, nor a shipped model ({', '.join(SHIPPED)}){hint}"
+
+
 def _chosen(steps: int | None, default: int) -> int:
     """``steps`` as asked (None: ``default``); 0 or fewer is an error, never the default."""
     if steps is None:
@@ -599,7 +609,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
 
     path = Path(path)
     if not path.is_dir():
-        raise CheckpointError(f"{path}: not a cadenza model folder")
+        raise CheckpointError(f"{path}: {_not_a_model(path)}")
     meta = read_json(path / "pipeline.json")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path / 'pipeline.json'}: not a cadenza pipeline")

@@ -38,9 +38,19 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+def _existing_file(path: str | os.PathLike) -> Path:
+    """``path`` if it is a file; else an AudioError that says what it is instead."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    return path
+
+
 def info(path: str | os.PathLike) -> AudioInfo:
     """Header facts of an audio file, without decoding it."""
-    path = Path(path)
+    path = _existing_file(path)
     try:
         header = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
@@ -60,7 +70,7 @@ def load(
 
     Returns the wave and its sample rate (``sample_rate`` if given, else the file's).
     """
-    path = Path(path)
+    path = _existing_file(path)
     try:
         with soundfile.SoundFile(str(path)) as handle:
             native_rate = handle.samplerate
