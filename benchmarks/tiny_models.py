@@ -169,18 +169,20 @@ def measure(args: argparse.Namespace) -> None:
         clips, facts = generate(model, args.clips, args.seconds, args.seed)
         score(name, clips, {"kind": "model", "model": model, "weights": weights, **facts})
     report(record)
-    draw(record)
+    draw(record, args.draw)
 
 
-def draw(record: dict) -> None:
-    """The first clip of every row, spectrograms stacked: look before trusting a number."""
+def draw(record: dict, only: list[str] | None = None) -> None:
+    """The first clip of every row (or of the rows ``only`` names), spectrograms stacked: look
+    before trusting a number."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     name = record["name"]
-    rows = [(row, RESULTS / f"{name}-{row.replace(' ', '_')}.npy") for row in record["rows"]]
+    rows = [(row, RESULTS / f"{name}-{row.replace(' ', '_')}.npy")
+            for row in (only or record["rows"])]
     rows = [(row, path) for row, path in rows if path.exists()]
     figure, axes = plt.subplots(len(rows), 1, figsize=(10, 2.0 * len(rows)), sharex=True,
                                 squeeze=False)
@@ -248,13 +250,20 @@ def main() -> None:
     parser.add_argument("--corpus", default="corpus/piano")
     parser.add_argument("--reference-clips", type=int, default=0,
                         help="score against a seeded subset of this many train clips (0: all)")
+    parser.add_argument("--draw", nargs="*", default=None, metavar="ROW",
+                        help="draw only these rows' first clips (default: every row)")
+    parser.add_argument("--draw-only", action="store_true",
+                        help="redraw the picture from the stored rows; measure nothing")
     parser.add_argument("--record", default="tiny_models",
                         help="results/NAME.json and NAME.md (rows are reused while settings match)")
     args = parser.parse_args()
     bad = [item for item in args.models if "=" not in item]
     if bad:
         parser.error(f"give each model as NAME=MODEL, not {bad[0]!r}")
-    measure(args)
+    if args.draw_only:
+        draw(json.loads((RESULTS / f"{args.record}.json").read_text()), args.draw)
+    else:
+        measure(args)
 
 
 if __name__ == "__main__":
