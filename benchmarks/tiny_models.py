@@ -1,6 +1,7 @@
 """Does a tiny model make piano, or noise? Audibility and quality of trained models side by side.
 
     python benchmarks/tiny_models.py NAME=MODEL [NAME=MODEL ...] [--clips 32] [--seconds 4]
+        [--corpus DIR] [--reference-clips N] [--record NAME] [--draw ROW ...] [--draw-only]
 
 Each MODEL is a pipeline folder (``runs/RUN/model``) or a shipped model's name. Every model
 generates ``--clips`` clips of ``--seconds`` with its own default sampler, schedule and steps
@@ -21,6 +22,9 @@ probability > 0.5, in only about 10% of the corpus's.) Then the steps-study metr
 ``benchmarks/steps_study.py``'s ``Scorer``: FAD on ``mel_stats`` with its bootstrap interval,
 FAD with every clip levelled to the reference's loudness, PKID and PIS from the pitch
 classifier, and the clips' loudness.
+
+And C2ST (``cadenza.metrics.c2st``): the held-out accuracy of a small log-mel CNN telling the
+row's clips from as many train clips, levelled, with its exact interval and cross-entropy in bits.
 
 Rows are cached in ``benchmarks/results/tiny_models.json`` (a row is measured again only when
 its model folder's weights change) and written as a table to ``tiny_models.md``.

@@ -193,8 +193,9 @@ def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress
 
     data, out = Path(data), Path(out)
     setup = _setup(preset, data)
-    network = build_network(**preset["network"])
     config = TrainConfig.from_dict(preset["training"])
+    torch.manual_seed(config.seed)  # the initial weights: a fresh run repeats step for step
+    network = build_network(**preset["network"])
     sampling = preset["sampling"]
     on_sample = None
     if setup.objective_name not in VOCODER_OBJECTIVES and config.sample_every:
