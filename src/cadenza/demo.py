@@ -117,7 +117,9 @@ def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> 
             wave = pipeline.generate(seconds, 1, seed=seed)[0].numpy()
             elapsed = time.perf_counter() - started
             path = audio.write(out_dir / f"{name}-seed{seed}.wav", wave, pipeline.sample_rate)
-            report.audio(wave, pipeline.sample_rate, f"{name}, seed {seed} ({elapsed:.1f} s)")
+            report.audio(wave, pipeline.sample_rate,
+                         f"{name}, seed {seed}: {wave.shape[-1] / pipeline.sample_rate:g} s of "
+                         f"audio, {elapsed:.1f} s to make")
             report.figure(_spectrogram(wave, pipeline.sample_rate, f"{name}, seed {seed}"))
             records.append({"model": name, "seed": seed, "file": str(path),
                             "seconds": seconds, "elapsed_seconds": round(elapsed, 2)})
