@@ -68,3 +68,14 @@ def test_bootstrap_interval_brackets_the_distance():
     assert interval.low < interval.value < interval.high
     assert interval.low > 0.1  # the shift (0.25) is clearly resolved
     assert interval.level == 0.9
+
+
+def test_bootstrap_interval_contains_its_point_with_few_clips():
+    """With few clips in many dimensions the resampling bias is large (the raw percentiles
+    measured 18.6-29.7 around a FAD of 18.5); the bias-corrected interval still holds FAD."""
+    rng = np.random.default_rng(5)
+    for seed in range(5):
+        a = rng.standard_normal((10, 16))
+        b = rng.standard_normal((10, 16)) + 0.3
+        interval = bootstrap_ci(a, b, resamples=100, seed=seed)
+        assert 0 <= interval.low <= interval.value <= interval.high

@@ -128,21 +128,26 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
 ) -> ConfidenceInterval:
-    """Percentile bootstrap interval of ``statistic(a, b)`` (FAD by default).
+    """Bias-corrected percentile bootstrap interval of ``statistic(a, b)`` (FAD by default).
 
     Both sets are resampled with replacement, independently. A resampled set repeats rows, so
-    it holds fewer distinct embeddings and its FAD carries a larger small-sample bias: the
-    interval sits somewhat above ``value``. It describes the spread of FAD at this set size;
-    for a size-independent number use ``fad_infinity``.
+    it holds fewer distinct embeddings and its FAD carries a larger small-sample bias: the raw
+    percentiles sit above ``value``, and with few clips the whole interval can lie above it.
+    The percentiles are therefore shifted down by that bias (the bootstrap mean minus
+    ``value``), which centres the spread on the estimate; the low end is kept at or above 0.
+    It describes the spread of FAD at this set size; for a size-independent number use
+    ``fad_infinity``.
     """
     a, b = as_embeddings(a, "a"), as_embeddings(b, "b")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     rng = np.random.default_rng(seed)
-    values = [
+    values = np.array([
         statistic(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
         for _ in range(resamples)
-    ]
+    ])
+    value = float(statistic(a, b))
+    bias = float(values.mean()) - value
     tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return ConfidenceInterval(float(statistic(a, b)), float(low), float(high), level)
+    low, high = np.percentile(values, [tail, 100 - tail]) - bias
+    return ConfidenceInterval(value, max(float(low), 0.0), float(high), level)
