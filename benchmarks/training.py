@@ -287,7 +287,7 @@ def preset_contestants(names: list[str], device: torch.device) -> list[Contestan
     from cadenza.objectives import objective as build_objective
     from cadenza.presets import load_preset
     from cadenza.representations import representation as build_representation
-    from cadenza.train import VocoderObjective
+    from cadenza.train import VOCODER_OBJECTIVES
 
     generator = torch.Generator().manual_seed(2)
     contestants = []
@@ -307,8 +307,8 @@ def preset_contestants(names: list[str], device: torch.device) -> list[Contestan
         objective_name = objective_config.pop("name")
         torch.manual_seed(0)
         model = network(**preset["network"]).to(device)
-        if objective_name == "vocoder":
-            objective, encode = VocoderObjective(rep), None
+        if objective_name in VOCODER_OBJECTIVES:
+            objective, encode = VOCODER_OBJECTIVES[objective_name](rep), None
         else:
             objective, encode = build_objective(objective_name, **objective_config), rep.encode
         optimizer = torch.optim.AdamW(model.parameters(), preset["training"]["learning_rate"])

@@ -33,16 +33,12 @@ from pathlib import Path
 
 import torch
 
+from cadenza.atomic import write_json
+
 FULL_PRESETS = ("msanii-mel", "pdd-mel", "diffwave-piano", "edmsound-stft", "vocoder",
                 "piano-mel-gpu")
 TINY_PRESETS = ("tiny-msanii-mel", "tiny-diffwave-piano", "tiny-vocos")
 PART_BYTES = 15 * 2**20
-
-
-def write_json(path: Path, value) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1))
-    temporary.replace(path)
 
 
 def preset_step(name: str, device: torch.device, dry_run: bool):
