@@ -28,15 +28,21 @@ from diffusers_driver import run_scheduler
 
 from cadenza import __version__
 from cadenza.denoisers import alphas_cumprod, linear_betas
-from cadenza.oracle import SPECTRA, GaussianOracle
-from cadenza.sampler_study import DEFAULT_PIPELINE, REFERENCE_PIPELINE, Pipeline, evaluate
+from cadenza.oracle import (
+    DEFAULT_SETUP,
+    REFERENCE_SETUP,
+    SPECTRA,
+    GaussianOracle,
+    SamplerSetup,
+    score_sampler,
+)
 from cadenza.sampling import METHODS, sample
 
 BUDGETS = (5, 10, 20, 50)
 LENGTH = 256
 
 
-def cadenza_pipelines() -> list[Pipeline]:
+def cadenza_pipelines() -> list[SamplerSetup]:
     """The default pipeline, then every method x schedule at the reference sigma range."""
     table = alphas_cumprod(linear_betas())
     schedules = [
@@ -50,14 +56,14 @@ def cadenza_pipelines() -> list[Pipeline]:
         variants.append((method, {}))
         if method == "dpmpp_3m_sde":
             variants.append((method, {"eta": 0.0}))
-    pipelines = [DEFAULT_PIPELINE]
+    pipelines = [DEFAULT_SETUP]
     for (method, options), (kind, schedule_options) in itertools.product(variants, schedules):
         pipelines.append(
-            Pipeline(
+            SamplerSetup(
                 method,
                 kind,
-                sigma_min=REFERENCE_PIPELINE.sigma_min,
-                sigma_max=REFERENCE_PIPELINE.sigma_max,
+                sigma_min=REFERENCE_SETUP.sigma_min,
+                sigma_max=REFERENCE_SETUP.sigma_max,
                 schedule_options=schedule_options,
                 method_options=options,
             )
@@ -65,7 +71,7 @@ def cadenza_pipelines() -> list[Pipeline]:
     return pipelines
 
 
-def _short_label(pipeline: Pipeline) -> str:
+def _short_label(pipeline: SamplerSetup) -> str:
     label = pipeline.label()
     return (
         label.split("(alphas_cumprod=")[0] + "(linear betas, trailing)"
@@ -189,11 +195,11 @@ def neighbourhood(oracle: GaussianOracle, theirs: list[dict], budget: int) -> li
     scheduler = getattr(diffusers, best["scheduler"])(**best["config"])
     ours, others = [], []
     for calls in (budget - 1, budget + 1):
-        ours.append(evaluate(oracle, DEFAULT_PIPELINE, calls)["distribution_error"])
+        ours.append(score_sampler(oracle, DEFAULT_SETUP, calls)["distribution_error"])
         steps = best["steps"] + calls - budget
         others.append(run_scheduler(oracle, scheduler, steps)["distribution_error"])
     generator = torch.Generator().manual_seed(0)
-    sigmas = DEFAULT_PIPELINE.sigmas(budget)
+    sigmas = DEFAULT_SETUP.sigmas(budget)
     jittered = []
     for _ in range(20):
         log_sigmas = sigmas[:-1].log() + 0.02 * torch.randn(budget, generator=generator,
@@ -202,7 +208,7 @@ def neighbourhood(oracle: GaussianOracle, theirs: list[dict], budget: int) -> li
         start = (float(shaken[0]) ** 2 + oracle.sigma_data**2) ** 0.5
         variance = oracle.output_variance(
             lambda denoise, x, noise, s=shaken: sample(
-                denoise, x, s, DEFAULT_PIPELINE.method, **DEFAULT_PIPELINE.method_options
+                denoise, x, s, DEFAULT_SETUP.method, **DEFAULT_SETUP.method_options
             ),
             start,
             noise_draws=0,
@@ -241,8 +247,8 @@ def main() -> None:
         f"Measured {datetime.date.today()} on {platform.machine()} "
         f"(1 thread), cadenza {__version__}, torch {torch.__version__}; "
         f"command `python benchmarks/samplers.py`. Oracle length {LENGTH}, sigma_data 1. "
-        f"cadenza's default is `{DEFAULT_PIPELINE.label()}`; the other cadenza schedules use "
-        f"sigma in [{REFERENCE_PIPELINE.sigma_min}, {REFERENCE_PIPELINE.sigma_max}]; start "
+        f"cadenza's default is `{DEFAULT_SETUP.label()}`; the other cadenza schedules use "
+        f"sigma in [{REFERENCE_SETUP.sigma_min}, {REFERENCE_SETUP.sigma_max}]; start "
         "noise std sqrt(sigma_max^2 + 1) throughout.",
     ]
     record = {"spectra": {}}
@@ -255,7 +261,7 @@ def main() -> None:
             for budget in BUDGETS:
                 ours.append(
                     {
-                        **evaluate(oracle, pipeline, budget),
+                        **score_sampler(oracle, pipeline, budget),
                         "budget": budget,
                         "label": _short_label(pipeline),
                     }
@@ -306,7 +312,7 @@ def main() -> None:
                     (r for r in ours if r["budget"] == budget),
                     key=lambda r: r["distribution_error"],
                 )
-                default = by_key[(_short_label(DEFAULT_PIPELINE), budget)]
+                default = by_key[(_short_label(DEFAULT_SETUP), budget)]
                 best_theirs = min(
                     (r for r in theirs if r["budget"] == budget),
                     key=lambda r: r["distribution_error"],

@@ -6,8 +6,8 @@ import pytest
 
 from cadenza import __version__
 from cadenza.data import audio
+from cadenza.oracle import DEFAULT_SETUP
 from cadenza.pipeline import SHIPPED
-from cadenza.sampler_study import DEFAULT_PIPELINE
 
 
 def cadenza(*args: str) -> subprocess.CompletedProcess:
@@ -43,7 +43,7 @@ def test_demo_writes_a_report_with_tables_plots_and_exact_errors(tmp_path):
     by_key = {(row["pipeline"], row["budget"]): row for row in rows}
     assert len(rows) == 2 * 12  # default, ten methods and the deterministic 3M, two budgets
     assert all(0 < row["distribution_error"] < float("inf") for row in rows)
-    for pipeline in (DEFAULT_PIPELINE.label(), "dpmpp_2m/logsnr[0.02,80]"):
+    for pipeline in (DEFAULT_SETUP.label(), "dpmpp_2m/logsnr[0.02,80]"):
         assert by_key[(pipeline, 10)]["endpoint_error"] < by_key[(pipeline, 5)]["endpoint_error"]
     assert json.loads((tmp_path / "run.json").read_text())["cadenza"] == __version__
 

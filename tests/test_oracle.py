@@ -1,9 +1,17 @@
 import itertools
+import math
 
 import pytest
 import torch
 
-from cadenza.oracle import SPECTRA, GaussianOracle
+from cadenza.oracle import (
+    DEFAULT_SETUP,
+    REFERENCE_SETUP,
+    SPECTRA,
+    GaussianOracle,
+    SamplerSetup,
+    score_sampler,
+)
 
 
 @pytest.fixture(params=SPECTRA)
@@ -78,3 +86,33 @@ def test_bad_power_is_refused():
         GaussianOracle(torch.zeros(33), 64)
     with pytest.raises(ValueError, match="unknown spectrum"):
         GaussianOracle.from_spectrum("brown", 64)
+
+
+# ------------------------------------------------------------------------ the sampler study
+
+
+def test_score_sampler_counts_calls_and_converges_on_a_deterministic_setup():
+    oracle = GaussianOracle.from_spectrum("piano", 64)
+    setup = SamplerSetup("dpmpp_2m", "logsnr", sigma_min=0.02, sigma_max=80.0)
+    coarse, fine = (score_sampler(oracle, setup, calls) for calls in (5, 20))
+    assert (coarse["model_calls"], coarse["steps"], fine["model_calls"]) == (5, 5, 20)
+    assert coarse["pipeline"] == setup.label() == "dpmpp_2m/logsnr[0.02,80]"
+    assert fine["endpoint_error"] < coarse["endpoint_error"]
+    assert fine["distribution_error"] < coarse["distribution_error"]
+
+
+def test_score_sampler_fits_heun_in_the_budget_and_has_no_endpoint_for_stochastic_methods():
+    oracle = GaussianOracle.from_spectrum("pink", 64)
+    heun = score_sampler(oracle, SamplerSetup("heun"), 9)
+    assert (heun["steps"], heun["model_calls"]) == (5, 9)  # 2 calls a step, 1 on the last
+    ancestral = score_sampler(oracle, SamplerSetup("euler_ancestral"), 10)
+    assert ancestral["endpoint_error"] is None and 0 < ancestral["distribution_error"] < 1
+
+
+def test_setup_labels_and_start_noise():
+    assert DEFAULT_SETUP.label() == "deis/tuned(order=3,corrector=True)"  # tuned: no range
+    assert REFERENCE_SETUP.label() == "unipc/logsnr[0.02,80]"
+    assert SamplerSetup("euler").start_std(1.0, 80.0) == pytest.approx(math.sqrt(6401))
+    assert SamplerSetup("euler", start="sigma_max").start_std(1.0, 80.0) == 80.0
+    with pytest.raises(ValueError, match="unknown start"):
+        SamplerSetup("euler", start="zero").start_std(1.0, 80.0)

@@ -16,9 +16,15 @@ from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
 from cadenza.atomic import write_json
-from cadenza.oracle import SPECTRA, GaussianOracle
+from cadenza.oracle import (
+    DEFAULT_SETUP,
+    REFERENCE_SETUP,
+    SPECTRA,
+    GaussianOracle,
+    SamplerSetup,
+    score_sampler,
+)
 from cadenza.report import Report
-from cadenza.sampler_study import DEFAULT_PIPELINE, REFERENCE_PIPELINE, Pipeline, evaluate
 from cadenza.sampling import METHODS
 from cadenza.version import __version__
 
@@ -29,25 +35,25 @@ EXPLANATION = (
     "output and the prior (what a listener would hear: integration error, truncated noise range "
     "and start noise alike). ODE error: distance between the output and the exact "
     "probability-flow solution from the same noise, relative to the data RMS (deterministic "
-    f"samplers only). First row: cadenza's default pipeline ({DEFAULT_PIPELINE.label()}); "
+    f"samplers only). First row: cadenza's default pipeline ({DEFAULT_SETUP.label()}); "
     "then every method on one common schedule: "
-    f"{REFERENCE_PIPELINE.schedule} in sigma [{REFERENCE_PIPELINE.sigma_min}, "
-    f"{REFERENCE_PIPELINE.sigma_max}]."
+    f"{REFERENCE_SETUP.schedule} in sigma [{REFERENCE_SETUP.sigma_min}, "
+    f"{REFERENCE_SETUP.sigma_max}]."
 )
 
 
-def demo_pipelines() -> list[Pipeline]:
+def demo_pipelines() -> list[SamplerSetup]:
     """The default, then every method on the reference schedule (3M also deterministic)."""
-    pipelines = [DEFAULT_PIPELINE]
+    pipelines = [DEFAULT_SETUP]
     for method in METHODS:
         variants = [{}, {"eta": 0.0}] if method == "dpmpp_3m_sde" else [{}]
         for options in variants:
             pipelines.append(
-                Pipeline(
+                SamplerSetup(
                     method,
-                    REFERENCE_PIPELINE.schedule,
-                    REFERENCE_PIPELINE.sigma_min,
-                    REFERENCE_PIPELINE.sigma_max,
+                    REFERENCE_SETUP.schedule,
+                    REFERENCE_SETUP.sigma_min,
+                    REFERENCE_SETUP.sigma_max,
                     method_options=options,
                 )
             )
@@ -254,7 +260,7 @@ def run_demo(
         for pipeline in pipelines:
             for budget in calls:
                 rows.append({"spectrum": spectrum, "budget": budget,
-                             **evaluate(oracle, pipeline, budget)})
+                             **score_sampler(oracle, pipeline, budget)})
                 progress.update()
         results.extend(rows)
         table = []
@@ -268,7 +274,7 @@ def run_demo(
         report.table(table)
         report.figure(_plot(rows, spectrum), f"{spectrum}: errors against model calls")
     progress.close()
-    settings = {"spectra": spectra, "calls": calls, "default_pipeline": DEFAULT_PIPELINE.label()}
+    settings = {"spectra": spectra, "calls": calls, "default_pipeline": DEFAULT_SETUP.label()}
     write_json(out_dir / "results.json",
                       {"settings": settings, "rows": results, "music": music})
     write_json(out_dir / "run.json", {
