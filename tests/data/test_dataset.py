@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -119,20 +118,36 @@ def test_shard_slices_and_workers_give_the_same_cache_as_one_process(collection,
 
 
 def test_a_killed_prepare_resumes_to_the_same_shards(collection, tmp_path):
-    """SIGKILL the CLI after its second shard, leave a half-written shard behind, re-run it,
+    """SIGKILL a run after its second shard, leave a half-written shard behind, re-run the CLI,
     and compare with an unbroken run."""
     manifest_path = scan(collection, min_seconds=1, progress=False).save(tmp_path / "m.json")
 
-    def prepare_cli(folder, **env):
+    def prepare_cli(folder):
         return subprocess.run(
             [sys.executable, "-c", "from cadenza.cli import main; main()", "data", "prepare",
              str(manifest_path), str(folder), "--representation", "complex_stft",
              "--sample-rate", str(RATE), "--chunk-seconds", "0.5", "--files-per-shard", "1"],
-            capture_output=True, text=True, timeout=300, env={**os.environ, **env},
+            capture_output=True, text=True, timeout=300,
         )
 
+    # The CLI's settings, with a hook that kills the process once two shards are complete.
+    kill_after_two = (
+        "import os, signal, sys\n"
+        "from cadenza.data.dataset import Manifest\n"
+        "from cadenza.data.prepare import prepare\n"
+        "from cadenza.representations import representation\n"
+        "done = []\n"
+        "def after_shard(index):\n"
+        "    done.append(index)\n"
+        "    if len(done) == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"prepare(Manifest.load(sys.argv[1]), sys.argv[2], representation('complex_stft', "
+        f"sample_rate={RATE}), chunk_seconds=0.5, files_per_shard=1, progress=False, "
+        "after_shard=after_shard)\n"
+    )
     interrupted = tmp_path / "interrupted"
-    killed = prepare_cli(interrupted, CADENZA_KILL_AFTER_SHARDS="2")
+    killed = subprocess.run([sys.executable, "-c", kill_after_two, str(manifest_path),
+                             str(interrupted)], capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     assert len(_shard_bytes(interrupted)) == 2
     (interrupted / "shards" / ".shard-00002.safetensors.x1y2.tmp").write_bytes(b"half")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -166,8 +166,13 @@ def prepare(
     workers: int = 1,
     shard: tuple[int, int] = (0, 1),
     progress: bool = True,
+    after_shard: Callable[[int], None] | None = None,
 ) -> dict:
-    """Encode this machine's slice of the collection; returns a summary of what was done."""
+    """Encode this machine's slice of the collection; returns a summary of what was done.
+
+    ``after_shard`` is called in this process with each shard's index once its file is
+    complete (tests use it to interrupt a run between shards).
+    """
     index, count = shard
     if not 0 <= index < count:
         raise ValueError(f"--shard must be i/n with 0 <= i < n, got {index}/{count}")
@@ -181,18 +186,19 @@ def prepare(
     todo = [i for i in mine if not (cache / "shards" / f"shard-{i:05d}.safetensors").exists()]
     bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc="shards", unit="shard",
                disable=not progress)
-    # Fault injection for the resume test: SIGKILL this process after that many new shards.
-    kill_after = int(os.environ.get("CADENZA_KILL_AFTER_SHARDS", "0"))
     if workers <= 1:
-        for done, i in enumerate(todo, start=1):
+        for i in todo:
             _encode_shard(str(cache), i)
             bar.update()
-            if done == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+            if after_shard is not None:
+                after_shard(i)
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            for _ in pool.map(_encode_shard, [str(cache)] * len(todo), todo):
+            for i, _ in zip(todo, pool.map(_encode_shard, [str(cache)] * len(todo), todo),
+                            strict=True):
                 bar.update()
+                if after_shard is not None:
+                    after_shard(i)
     bar.close()
     return {"shards": len(mine), "encoded": len(todo), "skipped": len(mine) - len(todo)}
 
