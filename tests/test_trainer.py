@@ -1,7 +1,6 @@
 """The training engine: learning, exact resume after a kill, NaN guard, two processes."""
 
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -18,10 +17,12 @@ from cadenza.objectives import objective
 from cadenza.oracle import GaussianOracle
 from cadenza.trainer import TrainConfig, Trainer, TrainingError, read_log
 
-# A training script the tests run in subprocesses (plain python or accelerate launch).
+# A training script the tests run in subprocesses (plain python or accelerate launch). With a
+# fourth argument it signals itself (SIGKILL, or the fifth argument) at the end of that step,
+# the log written: a crash or a scheduler's stop mid-training.
 SCRIPT = textwrap.dedent(
     """
-    import sys, torch
+    import os, signal, sys, torch
     from torch import nn
     from cadenza.objectives import objective
     from cadenza.oracle import GaussianOracle
@@ -45,8 +46,16 @@ SCRIPT = textwrap.dedent(
     config = TrainConfig(steps=int(sys.argv[2]), batch_size=8, learning_rate=3e-3,
                          warmup_steps=5, checkpoint_every=int(sys.argv[3]), log_every=1,
                          ema_decay=0.99)
+    kill_at = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    kill_with = getattr(signal, "SIG" + (sys.argv[5] if len(sys.argv) > 5 else "KILL"))
+
+    def kill(trainer):
+        if trainer.step == kill_at:
+            trainer.flush_log()
+            os.kill(os.getpid(), kill_with)
+
     Trainer(SmallConv(), objective("edm", sigma_data=1.0), data, config, sys.argv[1],
-            progress=False).train()
+            progress=False, callbacks=[kill]).train()
     """
 )
 
@@ -58,9 +67,11 @@ def script(tmp_path_factory) -> Path:
     return path
 
 
-def run(script: Path, run_dir: Path, steps: int, every: int) -> subprocess.CompletedProcess:
+def run(script: Path, run_dir: Path, steps: int, every: int,
+        *kill: str) -> subprocess.CompletedProcess:
+    """Run the script; ``kill`` is (step,) or (step, signal name) to stop it there."""
     return subprocess.run(
-        [sys.executable, str(script), str(run_dir), str(steps), str(every)],
+        [sys.executable, str(script), str(run_dir), str(steps), str(every), *kill],
         capture_output=True, text=True, timeout=600,
     )
 
@@ -105,11 +116,7 @@ def test_a_killed_run_resumes_to_the_same_losses_step_for_step(tmp_path, script)
     unbroken = tmp_path / "unbroken"
     assert run(script, unbroken, 40, 10).returncode == 0
     broken = tmp_path / "broken"
-    killed = subprocess.run(
-        [sys.executable, str(script), str(broken), "40", "10"],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "CADENZA_KILL_AT_STEP": "25"},
-    )
+    killed = run(script, broken, 40, 10, "25")
     assert killed.returncode == -signal.SIGKILL
     assert latest_checkpoint(broken).name == "step-0000020"
     assert read_log(broken)[-1]["step"] == 25
@@ -125,16 +132,29 @@ def test_sigterm_checkpoints_where_it_stops_and_the_run_resumes_exactly(tmp_path
     unbroken = tmp_path / "unbroken"
     assert run(script, unbroken, 30, 10).returncode == 0
     broken = tmp_path / "broken"
-    stopped = subprocess.run(
-        [sys.executable, str(script), str(broken), "30", "10"],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "CADENZA_KILL_AT_STEP": "25", "CADENZA_KILL_SIGNAL": "TERM"},
-    )
+    stopped = run(script, broken, 30, 10, "25", "TERM")
     assert stopped.returncode != 0 and "KeyboardInterrupt" in stopped.stderr
     assert latest_checkpoint(broken).name == "step-0000025"
     assert run(script, broken, 30, 10).returncode == 0
     expected = [(row["step"], row["loss"]) for row in read_log(unbroken)]
     assert [(row["step"], row["loss"]) for row in read_log(broken)] == expected
+
+
+def test_callbacks_see_every_step_and_can_stop_the_run(tmp_path):
+    seen = []
+
+    def stop_at_three(trainer: Trainer) -> None:
+        seen.append(trainer.step)
+        if trainer.step == 3:
+            raise RuntimeError("stopped by a callback")
+
+    config = TrainConfig(steps=10, batch_size=4, checkpoint_every=2, log_every=10)
+    trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                      progress=False, callbacks=[stop_at_three])
+    with pytest.raises(RuntimeError, match="stopped by a callback"):
+        trainer.train()
+    assert seen == [1, 2, 3]
+    assert latest_checkpoint(tmp_path).name == "step-0000002"  # called after the checkpoint
 
 
 def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):

@@ -16,11 +16,10 @@ from __future__ import annotations
 import copy
 import csv
 import math
-import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -43,11 +42,6 @@ from cadenza.checkpoint import (
 )
 from cadenza.version import __version__
 
-# Fault injection for tests: signal the process (SIGKILL, or CADENZA_KILL_SIGNAL) at the end of
-# this step, with the log flushed.
-_KILL_AT_STEP = int(os.environ.get("CADENZA_KILL_AT_STEP", "0"))
-_KILL_SIGNAL = getattr(signal, "SIG" + os.environ.get("CADENZA_KILL_SIGNAL", "KILL"))
-
 
 @contextmanager
 def _terminate_as_interrupt():
@@ -64,6 +58,7 @@ def _terminate_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
 
 LOG_FIELDS = ("step", "loss", "grad_norm", "learning_rate", "seconds", "skipped")
 
@@ -177,6 +172,8 @@ class Trainer:
     ``dataset`` items are tensors in the network's space (``transform``, if given, maps a
     batch there on the device, e.g. a representation's encode). ``on_sample(ema_network,
     step)`` is called every ``sample_every`` steps on the main process, e.g. to write audio.
+    Each of ``callbacks`` is called with the trainer after every step (after that step's
+    checkpoint, if any) on every process; tests use one to kill a run mid-training.
     ``describe`` is stored in every checkpoint (preset, representation, ...).
     """
 
@@ -192,7 +189,8 @@ class Trainer:
         on_sample: Callable[[nn.Module, int], None] | None = None,
         describe: dict | None = None,
         progress: bool = True,
-    ):
+        callbacks: Sequence[Callable[[Trainer], None]] = (),
+    ) -> None:
         if config.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(
                 f"mixed_precision must be no, bf16 or fp16, got {config.mixed_precision!r}"
@@ -200,6 +198,9 @@ class Trainer:
         self.accelerator = _accelerator(config.mixed_precision)
         self.config, self.objective, self.dataset = config, objective, dataset
         self.transform, self.on_sample = transform, on_sample
+        self.callbacks = tuple(callbacks)
+        self._pending: list[dict] = []  # log rows of steps done, not yet in log.csv
+        self._tensorboard = None
         self.describe = describe or {}
         self.run_dir = Path(run_dir)
         self.progress = progress and self.accelerator.is_main_process
@@ -284,7 +285,11 @@ class Trainer:
                 writer.writeheader()
                 writer.writerows(rows)
 
-    def _log(self, rows: list[dict]) -> None:
+    def flush_log(self) -> None:
+        """Append the rows of the steps done but not yet logged to log.csv (main process)."""
+        rows, self._pending = self._pending, []
+        if not rows or not self.accelerator.is_main_process:
+            return
         path = self.run_dir / "log.csv"
         new = not path.exists()
         with path.open("a", newline="") as handle:
@@ -349,7 +354,6 @@ class Trainer:
         batches = self._micro_batches()
         bar = tqdm(total=config.steps, initial=self.step, desc="training", unit="step",
                    disable=not self.progress, dynamic_ncols=True)
-        pending: list[dict] = []
         started = time.perf_counter()
         self.model.train()
         try:
@@ -404,7 +408,7 @@ class Trainer:
                     torch.tensor([loss_sum / config.grad_accumulation],
                                  device=accelerator.device), reduction="mean"
                 ).item()
-                pending.append({
+                self._pending.append({
                     "step": self.step,
                     "loss": "" if bad else repr(mean_loss),
                     "grad_norm": "" if bad else repr(grad_norm),
@@ -415,32 +419,23 @@ class Trainer:
                 bar.update()
                 if not bad:
                     bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
-                if accelerator.is_main_process and (
-                    self.step % config.log_every == 0 or self.step == config.steps
-                ):
-                    self._log(pending)
-                    pending = []
+                if self.step % config.log_every == 0 or self.step == config.steps:
+                    self.flush_log()
                 if config.checkpoint_every and self.step % config.checkpoint_every == 0:
-                    if accelerator.is_main_process and pending:
-                        self._log(pending)
-                        pending = []
+                    self.flush_log()
                     self.save_checkpoint()
-                if self.step == _KILL_AT_STEP:  # fault injection: die with the log written
-                    if accelerator.is_main_process and pending:
-                        self._log(pending)
-                    os.kill(os.getpid(), _KILL_SIGNAL)
+                for callback in self.callbacks:
+                    callback(self)
                 if (config.sample_every and self.step % config.sample_every == 0
                         and self.on_sample is not None and accelerator.is_main_process):
                     self.on_sample(self.ema_network(), self.step)
         except KeyboardInterrupt:
-            if accelerator.is_main_process and pending:
-                self._log(pending)
+            self.flush_log()
             self.save_checkpoint()
             bar.close()
             raise
         bar.close()
-        if accelerator.is_main_process and pending:
-            self._log(pending)
+        self.flush_log()
         self.save_checkpoint()
         if self._tensorboard is not None:
             self._tensorboard.close()
