@@ -211,26 +211,3 @@ def test_bad_input_is_refused_with_a_reason():
         sample(PIANO, x, torch.tensor([1.0, 2.0, 0.0]), "euler")
     with pytest.raises(ValueError, match="order"):
         sample(PIANO, x, torch.tensor([1.0, 0.0]), "deis", order=4)
-
-
-def test_deis_weights_integrate_exponential_times_polynomial_exactly():
-    import numpy as np
-
-    from cadenza.sampling import _exponential_lagrange_weights
-
-    nodes = [0.3, -0.4, -1.2]
-
-    def polynomial(u):  # matched exactly by the Lagrange interpolant through three nodes
-        return 0.5 - u + 2 * u**2
-
-    values = [polynomial(u) for u in nodes]
-    # Gauss-Legendre with 200 points is exact to rounding for this smooth integrand; e^-60
-    # stands in for the tail down to u = -inf (sigma = 0).
-    points, point_weights = np.polynomial.legendre.leggauss(200)
-    for end, finite_end in ((-1.5, -1.5), (-math.inf, -60.0)):
-        u = 0.5 * (0.3 - finite_end) * points + 0.5 * (0.3 + finite_end)
-        exact = -0.5 * (0.3 - finite_end) * float((point_weights * polynomial(u) * np.exp(u)).sum())
-        weights = _exponential_lagrange_weights(nodes, 0.3, end)
-        assert sum(w * v for w, v in zip(weights, values, strict=True)) == pytest.approx(
-            exact, rel=1e-10
-        )

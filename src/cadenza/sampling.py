@@ -17,10 +17,11 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
+
+from cadenza.integrator_weights import exponential_lagrange_weights, unipc_weights
 
 Denoise = Callable[[Tensor, Tensor], Tensor]
 StepHook = Callable[[Tensor, int, Tensor], Tensor]
@@ -248,34 +249,6 @@ def dpmpp_3m_sde(run: _Run, x: Tensor, eta: float = 1.0, s_noise: float = 1.0) -
 # ----------------------------------------------------------------------------- DEIS
 
 
-def _exponential_moment(power: int, span: float) -> float:
-    """Integral of v^power e^v dv from 0 to ``span`` (span may be -inf)."""
-    if span == -math.inf:  # the antiderivative e^v sum_m (-1)^(k-m) k!/m! v^m vanishes there
-        return -((-1) ** power) * math.factorial(power)
-    if abs(span) < 1:  # power series: no cancellation on short steps
-        return sum(
-            span ** (power + m + 1) / (math.factorial(m) * (power + m + 1)) for m in range(30)
-        )
-    antiderivative = sum(
-        (-1) ** (power - m) * math.factorial(power) / math.factorial(m) * span**m
-        for m in range(power + 1)
-    )
-    return math.exp(span) * antiderivative + ((-1) ** (power + 1)) * math.factorial(power)
-
-
-def _exponential_lagrange_weights(nodes: list[float], start: float, end: float) -> list[float]:
-    """Integral of e^u L_j(u) du from ``start`` to ``end`` for each Lagrange basis polynomial.
-
-    In v = u - start the basis polynomials' monomial coefficients are the inverse Vandermonde
-    matrix, and each monomial integrates in closed form against e^v. ``end`` may be -inf
-    (integration down to sigma = 0).
-    """
-    shifted = np.asarray(nodes, dtype=np.float64) - start
-    coefficients = np.linalg.inv(np.vander(shifted, len(nodes), increasing=True))
-    moments = np.array([_exponential_moment(k, end - start) for k in range(len(nodes))])
-    return (math.exp(start) * (moments @ coefficients)).tolist()
-
-
 def deis(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tensor:
     """DEIS (Zhang & Chen 2023), log-rho Adams-Bashforth, with an optional Adams-Moulton corrector.
 
@@ -298,7 +271,7 @@ def deis(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tensor
         if corrector and previous is not None:
             x_start, sigma_start = previous
             nodes = [(log_sigma, (x - denoised) / sigma), *history][: order + 1]
-            weights = _exponential_lagrange_weights(
+            weights = exponential_lagrange_weights(
                 [u for u, _ in nodes], math.log(sigma_start), log_sigma
             )
             x = x_start + sum(w * eps for w, (_, eps) in zip(weights, nodes, strict=True))
@@ -306,7 +279,7 @@ def deis(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tensor
         if sigma_next == 0:
             x = denoised
             continue
-        weights = _exponential_lagrange_weights(
+        weights = exponential_lagrange_weights(
             [u for u, _ in history], log_sigma, math.log(sigma_next)
         )
         previous = (x, sigma)
@@ -315,21 +288,6 @@ def deis(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tensor
 
 
 # --------------------------------------------------------------------------------- UniPC
-
-
-def _unipc_coefficients(rks: list[float], h: float, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """UniPC's R matrix and b vector (B(h) = expm1(-h), the 'bh2' variant, data prediction)."""
-    hh = -h
-    h_phi_k = math.expm1(hh) / hh - 1
-    factorial = 1
-    b_h = math.expm1(hh)
-    rows, rhs = [], []
-    for k in range(1, order + 1):
-        rows.append([rk ** (k - 1) for rk in rks])
-        rhs.append(h_phi_k * factorial / b_h)
-        factorial *= k + 1
-        h_phi_k = h_phi_k / hh - 1 / factorial
-    return np.array(rows), np.array(rhs)
 
 
 def unipc(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tensor:
@@ -364,15 +322,10 @@ def unipc(run: _Run, x: Tensor, order: int = 3, corrector: bool = True) -> Tenso
             rks.append(rk)
             differences.append((outputs[-1 - k] - outputs[-1]) / rk)
         rks.append(1.0)
-        R, b = _unipc_coefficients(rks, h, this_order)
+        rhos_p, rhos_c = unipc_weights(rks, h)
         b_h = math.expm1(-h)
         x_linear = (sigma_next / sigma) * x - math.expm1(-h) * outputs[-1]
-        if this_order == 1:
-            x = x_linear
-        else:
-            rhos_p = [0.5] if this_order == 2 else np.linalg.solve(R[:-1, :-1], b[:-1]).tolist()
-            x = x_linear - b_h * sum(rho * d for rho, d in zip(rhos_p, differences, strict=True))
-        rhos_c = [0.5] if this_order == 1 else np.linalg.solve(R, b).tolist()
+        x = x_linear - b_h * sum(rho * d for rho, d in zip(rhos_p, differences, strict=True))
         pending = (x_linear, b_h, differences, rhos_c)
     return x
 
