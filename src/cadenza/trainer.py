@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from cadenza.accelerate_compat import reset_accelerate_state
 from cadenza.checkpoint import (
     flatten_optimizer,
     latest_checkpoint,
@@ -147,19 +148,16 @@ class _StepBatches(torch.utils.data.Sampler):
 
 def _accelerator(mixed_precision: str):
     """An ``Accelerator`` with this precision, also when an earlier Trainer in this process
-    used another one (Accelerate keeps one precision per process; a notebook that trains a
-    bf16 model and then an fp32 one would otherwise fail). fp16 on a CPU is refused: autocast
-    has no fp16 there, so it would silently train in fp32. The reset uses Accelerate's own
-    private ``AcceleratorState._reset_state``; Accelerate has no public way."""
+    used another one (see ``reset_accelerate_state``). fp16 on a CPU is refused: autocast
+    has no fp16 there, so it would silently train in fp32."""
     from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, PartialState
+    from accelerate.state import AcceleratorState, PartialState, is_initialized
 
-    state = AcceleratorState._shared_state
-    if state and state.get("_mixed_precision") != mixed_precision:
+    if is_initialized() and (previous := AcceleratorState().mixed_precision) != mixed_precision:
         if PartialState().num_processes > 1:
             raise ValueError(f"this process already trains with mixed_precision="
-                             f"{state.get('_mixed_precision')!r}; a launched run keeps one")
-        AcceleratorState._reset_state()  # single process: nothing else shares it
+                             f"{previous!r}; a launched run keeps one")
+        reset_accelerate_state()  # single process: nothing else shares it
     accelerator = Accelerator(mixed_precision=mixed_precision)
     if mixed_precision == "fp16" and accelerator.device.type == "cpu":
         raise ValueError("mixed_precision=fp16 needs a GPU; on a CPU use bf16 (or no)")
