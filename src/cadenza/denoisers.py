@@ -50,15 +50,18 @@ def vp_sigmas(alphas_cumprod: Tensor) -> Tensor:
 
 def ve_to_vp(x: Tensor, sigma: Tensor | float) -> Tensor:
     """x_vp = x / sqrt(1 + sigma^2): the VP model's input for a VE state."""
-    return x * _as_column(1 / (1 + torch.as_tensor(sigma, dtype=torch.float64) ** 2).sqrt(), x)
+    return x * as_column(1 / (1 + torch.as_tensor(sigma, dtype=torch.float64) ** 2).sqrt(), x)
 
 
 def vp_to_ve(x_vp: Tensor, sigma: Tensor | float) -> Tensor:
-    return x_vp * _as_column((1 + torch.as_tensor(sigma, dtype=torch.float64) ** 2).sqrt(), x_vp)
+    return x_vp * as_column((1 + torch.as_tensor(sigma, dtype=torch.float64) ** 2).sqrt(), x_vp)
 
 
-def _as_column(value: Tensor, like: Tensor) -> Tensor:
-    """A float64 scalar or per-example tensor, cast to ``like``'s dtype and shaped to broadcast."""
+def as_column(value: Tensor, like: Tensor) -> Tensor:
+    """A float64 scalar or per-example tensor, cast to ``like``'s dtype and shaped to broadcast.
+
+    One value per example becomes (batch, 1, ...) so it scales that example's every sample.
+    """
     value = torch.as_tensor(value, dtype=torch.float64, device=like.device)
     if value.ndim == 1:
         value = value.reshape(-1, *([1] * (like.ndim - 1)))
@@ -180,7 +183,7 @@ class Denoiser(nn.Module):
     def network_target(self, x: Tensor, x0: Tensor, sigma: Tensor) -> Tensor:
         """What F must output for D(x, sigma) to equal x0: (x0 - c_skip x) / c_out."""
         c_skip, c_out, _ = preconditioning(self.parameterization, sigma, self.sigma_data)
-        return (x0 - _as_column(c_skip, x) * x) / _as_column(c_out, x)
+        return (x0 - as_column(c_skip, x) * x) / as_column(c_out, x)
 
     def forward(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         sigma = torch.as_tensor(sigma, dtype=torch.float64, device=x.device)
@@ -188,5 +191,5 @@ class Denoiser(nn.Module):
             sigma = sigma.expand(x.shape[0])
         c_skip, c_out, c_in = preconditioning(self.parameterization, sigma, self.sigma_data)
         c_noise = self.noise_conditioning(sigma).to(torch.float32)
-        output = self.network(_as_column(c_in, x) * x, c_noise)
-        return _as_column(c_skip, x) * x + _as_column(c_out, x) * output.to(x.dtype)
+        output = self.network(as_column(c_in, x) * x, c_noise)
+        return as_column(c_skip, x) * x + as_column(c_out, x) * output.to(x.dtype)

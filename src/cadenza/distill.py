@@ -60,7 +60,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cadenza.denoisers import _as_column
+from cadenza.denoisers import as_column as _as_column
 from cadenza.objectives import objective as build_objective
 from cadenza.schedules import cosine_grid
 from cadenza.trainer import TrainConfig, Trainer, read_log
