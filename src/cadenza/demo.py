@@ -139,7 +139,8 @@ PROMPT_SECONDS = 5.0
 def _prompt(sample_rate: int, seconds: float) -> torch.Tensor:
     """The opening of Bach's BWV 846 prelude from cadenza's own synthesiser: a real-music prompt
     that needs no download and sounds the same on every machine."""
-    from cadenza.data.piano import catalogue, piece_notes
+    from cadenza.data.catalogue import catalogue
+    from cadenza.data.scores import piece_notes
     from cadenza.data.synth import render_notes
 
     notes = piece_notes(catalogue()[0], piece_seconds=seconds + 1)

@@ -1,10 +1,12 @@
-"""The additive piano synthesiser and the FluidSynth path (skipped where it is not installed)."""
+"""cadenza's additive piano synthesiser."""
 
 import numpy as np
 import pytest
 
 from cadenza.data import synth
-from cadenza.data.synth import Note, render_notes
+from cadenza.data.notes import Note, midi_to_hz
+from cadenza.data.synth import render_notes
+from cadenza.data.timbres import TIMBRES, inharmonicity
 
 RATE = 22050
 
@@ -41,21 +43,14 @@ def test_held_note_sounds_at_its_inharmonic_partials():
     pitch = 60
     wave = render_notes([Note(pitch, 100, 0.0, 2.0)], RATE, seconds=2.0)[0, :RATE]
     frequencies, magnitude = spectrum(wave)
-    f0 = synth.midi_to_hz(pitch)
-    stretched = f0 * np.sqrt(1 + synth.inharmonicity(pitch))
+    f0 = midi_to_hz(pitch)
+    stretched = f0 * np.sqrt(1 + inharmonicity(pitch))
     assert abs(frequencies[magnitude.argmax()] - stretched) < 0.5
     # The 10th partial is sharp by 10·f0·(sqrt(1 + 100·B) - 1), about 50 Hz at middle C.
-    tenth = 10 * f0 * np.sqrt(1 + 100 * synth.inharmonicity(pitch))
+    tenth = 10 * f0 * np.sqrt(1 + 100 * inharmonicity(pitch))
     band = (frequencies > 9.5 * f0) & (frequencies < 10.5 * f0)
     assert abs(frequencies[band][magnitude[band].argmax()] - tenth) < 2.0
     assert tenth - 10 * f0 > 40
-
-
-def test_inharmonicity_curve_spans_the_piano():
-    assert synth.inharmonicity(21) == pytest.approx(1e-4)
-    assert synth.inharmonicity(108) == pytest.approx(1e-2)
-    curve = [synth.inharmonicity(p) for p in range(21, 109)]
-    assert np.all(np.diff(curve) > 0)
 
 
 def test_note_decays_while_held_and_dies_after_release():
@@ -80,39 +75,8 @@ def test_velocity_raises_loudness_and_brightness():
         assert levels == sorted(levels)
 
 
-@pytest.mark.parametrize("timbre", sorted(synth.TIMBRES))
+@pytest.mark.parametrize("timbre", sorted(TIMBRES))
 def test_every_timbre_renders_finite_sound(timbre):
     wave = render_notes([Note(57, 100, 0.0, 0.3)], RATE, seconds=0.6, timbre=timbre, peak=None)
     assert wave.shape == (1, round(0.6 * RATE)) and np.isfinite(wave).all()
     assert 1e-3 < np.abs(wave).max() <= 0.99
-
-
-def test_merge_unisons_plays_one_key_at_a_time():
-    merged = synth.merge_unisons([(60, 50, 0.0, 1.0), (60, 90, 0.0, 0.5), (60, 70, 0.8, 1.0)])
-    assert merged == [Note(60, 90, 0.0, 0.8), Note(60, 70, 0.8, 1.0)]
-
-
-def test_write_midi_is_a_standard_midi_file(tmp_path):
-    path = synth.write_midi([(60, 100, 0.0, 0.5), (64, 80, 0.5, 0.5)], tmp_path / "a.mid")
-    data = path.read_bytes()
-    assert data[:4] == b"MThd" and b"MTrk" in data and data.endswith(b"\xff\x2f\x00")
-
-
-def test_unknown_renderer_and_bad_notes_are_errors():
-    with pytest.raises(ValueError, match="renderer"):
-        synth.resolve_renderer("timidity")
-    with pytest.raises(ValueError, match="velocity"):
-        Note(60, 0, 0.0, 1.0)
-    assert synth.resolve_renderer("synth") == "synth"
-
-
-@pytest.mark.skipif(not synth.renderer_available(), reason="fluidsynth or soundfont missing")
-def test_fluidsynth_renders_notes_deterministically():
-    notes = [Note(60, 100, 0.1, 0.5), Note(67, 80, 0.3, 0.5)]
-    first = synth.render_notes_fluidsynth(notes, RATE, seconds=1.5)
-    second = synth.render_notes_fluidsynth(notes, RATE, seconds=1.5)
-    assert first.shape == (1, round(1.5 * RATE)) and first.dtype == np.float32
-    assert first.tobytes() == second.tobytes()
-    assert np.abs(first[0, : round(0.09 * RATE)]).max() < 1e-4  # silent before the onset
-    frequencies, magnitude = spectrum(first[0, round(0.1 * RATE) : round(0.3 * RATE)])
-    assert abs(frequencies[magnitude.argmax()] - synth.midi_to_hz(60)) < 3.0

@@ -117,6 +117,22 @@ def peak_normalize(wave: np.ndarray, peak: float = 0.95) -> np.ndarray:
     return wave if largest == 0 else wave * (peak / largest)
 
 
+def fit_peak(wave: np.ndarray, peak: float | None) -> np.ndarray:
+    """The note renderers' level rule: the loudest sample scaled to ``peak``; with
+    ``peak=None`` levels are kept, only scaled down to 0.99 if louder (silence is unchanged)."""
+    largest = float(np.abs(wave).max()) if wave.size else 0.0
+    if largest == 0:
+        return wave
+    if peak is not None:
+        return wave * np.float32(peak / largest)
+    return wave * np.float32(0.99 / largest) if largest > 0.99 else wave
+
+
+def fade_out(count: int) -> np.ndarray:
+    """Raised-cosine gain from 1 to 0 over ``count`` samples: cuts a sound without a click."""
+    return (0.5 * (1.0 + np.cos(np.pi * (np.arange(count) + 1) / count))).astype(np.float32)
+
+
 def loudness_normalize(wave: np.ndarray, target_dbfs: float = -20.0) -> np.ndarray:
     """Scale to an RMS level of ``target_dbfs`` dB full scale, then limit the peak to 1."""
     rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64)))) if wave.size else 0.0
