@@ -21,9 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -41,7 +40,12 @@ from cadenza.checkpoint import (
     unflatten_optimizer,
     write_checkpoint_folder,
 )
+from cadenza.settings import TrainConfig
 from cadenza.version import __version__
+
+# TrainConfig stays importable beside the Trainer that takes it.
+__all__ = ["LOG_FIELDS", "TrainConfig", "Trainer", "TrainingError", "learning_rate_factor",
+           "read_log"]
 
 
 @contextmanager
@@ -66,36 +70,6 @@ LOG_FIELDS = ("step", "loss", "grad_norm", "learning_rate", "seconds", "skipped"
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss stayed NaN); the message says what to do."""
-
-
-@dataclass
-class TrainConfig:
-    steps: int = 10_000
-    batch_size: int = 16  # per process and micro-batch
-    grad_accumulation: int = 1
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.0
-    adam_betas: tuple[float, float] = (0.9, 0.999)  # Msanii trains with beta1 = 0.5
-    warmup_steps: int = 200
-    final_lr_fraction: float = 0.1  # cosine decay ends at this fraction of the peak
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    mixed_precision: str = "no"  # no | bf16 | fp16
-    seed: int = 0
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3  # the newest N are kept; 0 keeps every one
-    log_every: int = 10
-    sample_every: int = 0  # 0: never
-    max_bad_steps: int = 5
-    num_workers: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
 
 
 def learning_rate_factor(step: int, config: TrainConfig) -> float:
