@@ -45,8 +45,8 @@ import torch  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
 from cadenza.checkpoint import load_tensors, read_json  # noqa: E402
+from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
-from cadenza.evaluate import audio_files  # noqa: E402
 from cadenza.networks import network  # noqa: E402
 from cadenza.pipeline import load, load_vocoder, model_folder  # noqa: E402
 from cadenza.representations import griffin_lim, representation  # noqa: E402

@@ -48,13 +48,12 @@ import torch  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
-from cadenza.evaluate import (  # noqa: E402
-    ClipSet,
+from cadenza.clips import ClipSet, load_clips  # noqa: E402
+from cadenza.measure import (  # noqa: E402
     classifier_embedders,
     classify_clips,
     embed_clips,
     inception_over_splits,
-    load_clips,
 )
 from cadenza.metrics.continuity import level_db  # noqa: E402
 from cadenza.metrics.embedders import embedder  # noqa: E402

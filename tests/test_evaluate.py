@@ -1,5 +1,4 @@
 import json
-import re
 import subprocess
 import sys
 
@@ -7,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from cadenza.evaluate import evaluate, load_clips
+from cadenza.evaluate import evaluate
 
 RATE = 22050  # files are written at 22.05 kHz; evaluate resamples them to 16 kHz
 
@@ -26,13 +25,11 @@ def chords(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return 0.3 * wave / np.abs(wave).max()
 
 
-def write_folder(folder, seed: int, files: int = 4, seconds: float = 2.0, noise: bool = False):
+def write_folder(folder, seed: int, files: int = 4, seconds: float = 2.0):
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(files):
-        wave = (0.1 * rng.standard_normal(round(seconds * RATE)) if noise
-                else chords(rng, seconds))
-        soundfile.write(folder / f"clip{i}.wav", wave, RATE)
+        soundfile.write(folder / f"clip{i}.wav", chords(rng, seconds), RATE)
     return folder
 
 
@@ -52,20 +49,7 @@ def folders(tmp_path_factory):
     (generated / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
     soundfile.write(generated / "short.wav", np.zeros(RATE // 4), RATE)
     (generated / "notes.txt").write_text("not audio, ignored")
-    noise = write_folder(root / "noise", seed=4, noise=True)
-    return {"reference": reference, "generated": generated, "noise": noise}
-
-
-def test_load_clips_cuts_files_and_lists_what_it_skips(folders):
-    clips = load_clips(folders["generated"], 16000, 1.0, progress=False)
-    # 3 files + stereo + copy, 2 s each: 10 clips of 1 s; the 0.25 s file and the broken one
-    # are skipped with their reasons; notes.txt is not audio and not mentioned.
-    assert clips.clips.shape == (10, 16000) and clips.files == 5
-    reasons = {item["path"]: item["reason"] for item in clips.skipped}
-    assert set(reasons) == {"broken.wav", "short.wav"}
-    assert "not readable" in reasons["broken.wav"] and "shorter than one clip" in reasons[
-        "short.wav"]
-    assert ("more/stereo.flac", 1.0) in clips.sources
+    return {"reference": reference, "generated": generated}
 
 
 def test_evaluate_writes_metrics_and_a_self_contained_report(folders, tmp_path):
@@ -90,29 +74,11 @@ def test_evaluate_writes_metrics_and_a_self_contained_report(folders, tmp_path):
         ("copy.wav @ 0 s", "clip0.wav @ 0 s"), ("copy.wav @ 1 s", "clip0.wav @ 1 s")}
     assert metrics["nearest_reference"]["best"][0]["generated"].startswith("copy.wav")
 
+    # The page itself is tested in test_eval_report.py; here, that it shows this run.
     page = (out / "report.html").read_text()
+    assert "<h1>cadenza eval</h1>" in page and "broken.wav" in page and "copy.wav" in page
     assert page.count("data:image/png;base64,") == 3  # FAD fit, distances, copy similarity
-    # Best 3 and worst 3 generated clips, then the copy pairs (generated + training each).
-    assert page.count("data:audio/wav;base64,") == 6 + 2 * min(5, len(listen))
-    assert "broken.wav" in page and "<table>" in page
-    assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing outside the page
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.html"]
-
-
-def test_fad_is_zero_against_itself_and_large_against_noise(folders, tmp_path):
-    options = {"sample_rate": 16000, "clip_seconds": 1.0, "progress": False}
-    itself = evaluate(folders["reference"], folders["reference"], out_dir=tmp_path / "a",
-                      **options)
-    other_music = evaluate(folders["generated"], folders["reference"], out_dir=tmp_path / "b",
-                           **options)
-    noise = evaluate(folders["noise"], folders["reference"], out_dir=tmp_path / "c", **options)
-    assert itself["fad"]["value"] < 1e-6 * other_music["fad"]["value"]
-    assert itself["ks"]["samples"] == 0 and itself["ks"]["rms"] == 0
-    assert noise["fad"]["value"] > 5 * other_music["fad"]["value"]
-    assert noise["kid"]["mean"] > 5 * other_music["kid"]["mean"]
-    assert noise["copies"] is None
-    assert noise["c2st"]["accuracy"] > 0.9 and noise["c2st"]["ci_low"] > 0.5
-    assert itself["c2st"]["ci_low"] <= 0.5 <= itself["c2st"]["ci_high"]
 
 
 def test_too_few_clips_is_a_clear_error(folders, tmp_path):
