@@ -49,6 +49,7 @@ import torch  # noqa: E402
 from cadenza import __version__  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.clips import ClipSet, load_clips  # noqa: E402
+from cadenza.distill import student_noise_range  # noqa: E402
 from cadenza.measure import (  # noqa: E402
     classifier_embedders,
     classify_clips,
@@ -85,13 +86,12 @@ def steps_for(sampler: str, calls: int) -> int:
 
 
 def teacher_sigmas(pipeline: Pipeline, kind: str, steps: int) -> torch.Tensor:
-    low, high = pipeline.sigma_range or pipeline.objective.sigma_range
+    low, high = pipeline.noise_range
     if kind == "tuned":
         return _tuned(pipeline, steps)
     if kind == "cosine_grid":  # the grid a distilled student of this model samples on
-        if pipeline.denoiser().parameterization == "eps":
-            high = float(_tuned(pipeline, pipeline.steps)[0])  # as cadenza.distill does
-        return schedule("cosine_grid", steps, sigma_min=low, sigma_max=high)
+        student_low, student_high = student_noise_range(pipeline)
+        return schedule("cosine_grid", steps, sigma_min=student_low, sigma_max=student_high)
     top = float(kind.removeprefix("karras-max")) if kind.startswith("karras-max") else SIGMA_MAX
     return schedule("karras", steps, sigma_min=low, sigma_max=min(top, high))
 
@@ -99,7 +99,7 @@ def teacher_sigmas(pipeline: Pipeline, kind: str, steps: int) -> torch.Tensor:
 def _tuned(pipeline: Pipeline, steps: int) -> torch.Tensor:
     """The pipeline's own ``tuned`` schedule, kept inside the model's sigma range (repeated
     clamped sigmas dropped, so it may have fewer steps than asked)."""
-    return dataclasses.replace(pipeline, schedule_kind="tuned").sigmas(steps)
+    return pipeline.sigmas(dataclasses.replace(pipeline.defaults, schedule="tuned", steps=steps))
 
 
 @torch.no_grad()
@@ -124,7 +124,8 @@ def generate(pipeline: Pipeline, sigmas: torch.Tensor | None, sampler: str | Non
             counted += 1
             return denoiser(x, sigma)
 
-        x = sample(counting, x, run_sigmas, sampler or pipeline.sampler, generator=generator)
+        x = sample(counting, x, run_sigmas, sampler or pipeline.defaults.sampler,
+                   generator=generator)
         out.append(pipeline.decode(x.float(), samples).mean(dim=1).numpy())
         calls = counted
     return np.concatenate(out), calls, time.perf_counter() - started
@@ -206,9 +207,9 @@ def rows_to_run(pipeline: Pipeline, students: Path | None, cap: float | None = N
         for folder in sorted(students.glob("round-*/model"),
                              key=lambda path: int(path.parent.name.split("-")[1])):
             student = load(folder)
-            rows.append({"kind": "student", "sampler": student.sampler,
-                         "schedule": student.schedule_kind, "budget": student.steps,
-                         "steps": student.steps, "model": str(folder),
+            plan = student.defaults
+            rows.append({"kind": "student", "sampler": plan.sampler, "schedule": plan.schedule,
+                         "budget": plan.steps, "steps": plan.steps, "model": str(folder),
                          "round": int(folder.parent.name.split("-")[1]),
                          "label": students_label})
     return sorted(rows, key=lambda row: row["budget"])  # cheap rows first

@@ -52,7 +52,7 @@ import soxr  # noqa: E402
 import torch  # noqa: E402
 from steps_study import Scorer, rms  # noqa: E402
 
-from cadenza import __version__  # noqa: E402
+from cadenza import __version__, tasks  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import ClipSet, load_clips  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
@@ -90,14 +90,14 @@ def generate(model: str, clips: int, seconds: float, seed: int) -> tuple[np.ndar
     started = time.perf_counter()
     out = []
     for index, start in enumerate(range(0, clips, BATCH)):
-        wave = pipeline.generate(seconds, min(BATCH, clips - start), seed=seed + index)
+        wave = tasks.generate(pipeline, seconds, min(BATCH, clips - start), seed=seed + index)
         out.append(wave.mean(dim=1).float().numpy())
     generated = np.concatenate(out)
     if pipeline.sample_rate != RATE:
         generated = np.stack([soxr.resample(clip, pipeline.sample_rate, RATE)
                               for clip in generated])
-    facts = {"sample_rate": pipeline.sample_rate, "sampler": pipeline.sampler,
-             "schedule": pipeline.schedule_kind, "steps": pipeline.steps,
+    facts = {"sample_rate": pipeline.sample_rate, "sampler": pipeline.defaults.sampler,
+             "schedule": pipeline.defaults.schedule, "steps": pipeline.defaults.steps,
              "parameters": sum(p.numel() for p in pipeline.network.parameters()),
              "generate_seconds": round(time.perf_counter() - started, 1)}
     return generated.astype(np.float32), facts

@@ -100,8 +100,8 @@ def test_editing_commands_write_a_wav_and_a_record(task, piano_wav, tmp_path):
     record = json.loads((tmp_path / f"{task}.json").read_text())
     assert record["task"] == task and record["model"].endswith("tiny-piano-mel")
     expected = {"extend": "ddpm", "inpaint": "ddpm", "outpaint": "dpmpp_2m_sde"}  # repaint-fast
-    assert record["sampler"] == expected.get(task, "deis")
-    assert record["seed"] == 2 and record["steps"] == 6
+    assert record["plan"]["sampler"] == expected.get(task, "deis")
+    assert record["seed"] == 2 and record["plan"]["steps"] == 6
     assert record["inputs"] == inputs and record["cadenza"] == __version__
     assert record["output_seconds"] == pytest.approx(seconds, abs=1e-4)
     assert set(record["timings_seconds"]) == {"load", "run"}
@@ -136,3 +136,40 @@ def test_zero_steps_is_an_error_not_the_default(tmp_path):
     result = cadenza("generate", "--seconds", "0.5", "--steps", "0", "--out", str(tmp_path))
     assert result.returncode == 2 and "steps must be at least 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+PLANNED = {
+    "generate": ["--seconds", "0.3"],
+    "extend": ["{wav}", "--seconds", "0.3", "--window", "2", "--context", "1.5",
+               "--strategy", "repaint", "--jump-length", "2", "--resample", "2"],
+    "inpaint": ["{wav}", "--gaps", "0.5-0.8", "--strategy", "interp", "--lambda-curve", "linear"],
+    "outpaint": ["{wav}", "--seconds", "0.3", "--strategy", "repaint-fast", "--resample", "3"],
+    "transfer": ["{wav}", "--strength", "0.4", "--sampler", "euler"],
+    "interpolate": ["{wav}", "{wav}", "--ratio", "0.3"],
+}
+
+
+@pytest.mark.parametrize("task", PLANNED)
+def test_every_commands_record_is_the_plan_that_ran(task, piano_wav, tmp_path, monkeypatch):
+    """Run in-process with the task spied on: the JSON holds exactly the plan the task got."""
+    from typer.testing import CliRunner
+
+    from cadenza import tasks
+    from cadenza.cli import app
+
+    seen = []
+    runner = tasks.extend_chunks if task == "extend" else getattr(tasks, task)
+
+    def spy(*args, plan, **kwargs):
+        seen.append(plan)
+        return runner(*args, plan=plan, **kwargs)
+
+    monkeypatch.setattr(tasks, "extend_chunks" if task == "extend" else task, spy)
+    out = tmp_path / ("out" if task == "generate" else "out.wav")
+    args = [arg.format(wav=piano_wav) for arg in PLANNED[task]]
+    result = CliRunner().invoke(app, [task, *args, "--steps", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record_path = out / "generate.json" if task == "generate" else out.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    assert len(seen) == 1 and record["plan"] == seen[0].record()
+    assert record["plan"]["steps"] == 3

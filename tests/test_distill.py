@@ -19,6 +19,7 @@ from cadenza.networks import network
 from cadenza.objectives import objective
 from cadenza.oracle import GaussianOracle
 from cadenza.pipeline import Pipeline
+from cadenza.plan import Plan
 from cadenza.representations import representation
 from cadenza.sampling import sample
 from cadenza.schedules import cosine_grid, schedule
@@ -37,7 +38,7 @@ def save_pipeline(net, objective_name: str, folder: Path, **options) -> Path:
     # As `cadenza train` would describe it: 64-sample crops of mono recordings at 8 kHz.
     describe = {"preset": {"data": {"crop_seconds": 64 / 8000, "channels": 1}}}
     return Pipeline(representation("waveform", sample_rate=8000), net, objective_name, options,
-                    SIGMA_DATA, sampler="ddim", steps=8, schedule_kind="cosine_grid",
+                    SIGMA_DATA, defaults=Plan("ddim", 8, "cosine_grid"),
                     describe=describe).save(folder)
 
 
@@ -112,7 +113,7 @@ def test_the_loss_draws_steps_on_nested_cosine_grids():
 def test_a_round_halves_the_steps_and_the_student_does_in_one_what_the_teacher_does_in_two(
         teacher, distilled):
     teacher_pipeline, student = cadenza.load(teacher), cadenza.load(distilled / "model")
-    steps = student.steps
+    steps = student.defaults.steps
     assert steps == 4
     teacher_d, student_d = teacher_pipeline.denoiser(), student.denoiser()
     loss = DistillationLoss(teacher_pipeline.network, teacher_pipeline.objective, steps)
@@ -131,7 +132,8 @@ def test_a_round_halves_the_steps_and_the_student_does_in_one_what_the_teacher_d
         noise = torch.randn(256, 1, 64, generator=generator)
         sigmas = student.sigmas()
         start = noise * math.sqrt(float(sigmas[0]) ** 2 + SIGMA_DATA**2)
-        reference = sample(teacher_d, start, teacher_pipeline.sigmas(2 * steps), "ddim")
+        teacher_sigmas = teacher_pipeline.sigmas(teacher_pipeline.plan(steps=2 * steps))
+        reference = sample(teacher_d, start, teacher_sigmas, "ddim")
         copy_chain = float((sample(teacher_d, start, sigmas, "ddim") - reference).pow(2).mean())
         student_chain = float((sample(student_d, start, sigmas, "ddim") - reference)
                               .pow(2).mean())
@@ -143,15 +145,15 @@ def test_a_round_halves_the_steps_and_the_student_does_in_one_what_the_teacher_d
 
 def test_the_student_folder_loads_and_samples_with_half_the_steps_by_default(teacher, distilled):
     student = cadenza.load(distilled / "model")
-    assert (student.steps, student.sampler, student.schedule_kind) == (4, "ddim", "cosine_grid")
+    assert student.defaults == Plan("ddim", 4, "cosine_grid")
     low, high = objective("vcosine").sigma_range
     assert torch.equal(student.sigmas(), cosine_grid(4, low, high))
-    assert torch.equal(cadenza.load(teacher).sigmas(8)[::2], student.sigmas())
+    assert torch.equal(cadenza.load(teacher).sigmas()[::2], student.sigmas())
     assert student.describe["distillation"][0]["teacher_steps"] == 8
     round_model = cadenza.load(distilled / "round-1" / "model")
     assert torch.equal(round_model.network.layers[0].dilated_conv.weight,
                        student.network.layers[0].dilated_conv.weight)
-    audio = student.generate(64 / 8000, 2, seed=1)
+    audio = cadenza.generate(student, 64 / 8000, 2, seed=1)
     assert audio.shape == (2, 1, 64) and torch.isfinite(audio).all()
     record = json.loads((distilled / "distill.json").read_text())
     assert [entry["steps"] for entry in record["rounds"]] == [4]
@@ -167,7 +169,7 @@ def test_an_eps_teacher_is_distilled_from_the_top_of_its_own_schedule(tmp_path):
     torch.manual_seed(0)
     teacher = Pipeline(representation("waveform", sample_rate=8000),
                        network("diffwave", **TINY_DIFFWAVE), "ddpm", {"betas": "cosine"},
-                       SIGMA_DATA, sampler="deis", steps=10).save(tmp_path / "teacher")
+                       SIGMA_DATA, defaults=Plan("deis", 10)).save(tmp_path / "teacher")
     model = distill(teacher, tmp_path / "out", rounds=2, start_steps=8, steps_per_round=2,
                     dataset=oracle_data(32), batch_size=4, progress=False,
                     training={"checkpoint_every": 0})
@@ -175,29 +177,34 @@ def test_an_eps_teacher_is_distilled_from_the_top_of_its_own_schedule(tmp_path):
     top = float(cadenza.load(teacher).sigmas()[0])
     low, high = objective("ddpm", betas="cosine").sigma_range
     assert top < high / 100
-    assert student.steps == 2 and student.sigma_range == (low, top)
+    assert student.defaults.steps == 2 and student.sigma_range == (low, top)
     assert torch.equal(student.sigmas(), cosine_grid(2, low, top))
-    assert cadenza.load(tmp_path / "out" / "round-1" / "model").steps == 4
+    assert cadenza.load(tmp_path / "out" / "round-1" / "model").defaults.steps == 4
 
 
 # ------------------------------------------------------------------- exact resume, the CLI
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, torch
+    import os, signal, sys, torch
     sys.path.insert(0, sys.argv[3])
     from test_distill import resume_run
 
+    def kill(trainer):  # a crash at step 12 of round 1, its log written
+        if trainer.step == 12:
+            trainer.flush_log()
+            os.kill(os.getpid(), signal.SIGKILL)
+
     torch.set_num_threads(1)
-    resume_run(sys.argv[1], sys.argv[2])
+    resume_run(sys.argv[1], sys.argv[2], callbacks=[kill])
     """
 )
 
 
-def resume_run(teacher: Path, out: Path) -> Path:
+def resume_run(teacher: Path, out: Path, callbacks=()) -> Path:
     return distill(teacher, out, rounds=2, start_steps=8, steps_per_round=16,
                    dataset=oracle_data(256), batch_size=8, learning_rate=1e-3, progress=False,
-                   training={"checkpoint_every": 5, "log_every": 1})
+                   training={"checkpoint_every": 5, "log_every": 1}, callbacks=callbacks)
 
 
 def test_a_killed_round_resumes_to_the_same_losses_step_for_step(teacher, tmp_path):
@@ -210,7 +217,7 @@ def test_a_killed_round_resumes_to_the_same_losses_step_for_step(teacher, tmp_pa
     killed = subprocess.run(
         [sys.executable, str(script), str(teacher), str(broken), str(Path(__file__).parent)],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "CADENZA_KILL_AT_STEP": "12"})
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert read_log(broken / "round-1")[-1]["step"] == 12
     assert not (broken / "round-2").exists()
@@ -219,7 +226,7 @@ def test_a_killed_round_resumes_to_the_same_losses_step_for_step(teacher, tmp_pa
         expected = [(row["step"], row["loss"]) for row in read_log(unbroken / name)]
         assert len(expected) == 16
         assert [(row["step"], row["loss"]) for row in read_log(broken / name)] == expected
-    assert cadenza.load(broken / "model").steps == 2
+    assert cadenza.load(broken / "model").defaults.steps == 2
     weights = (broken / "model" / "network.safetensors").read_bytes()
     assert weights == (unbroken / "model" / "network.safetensors").read_bytes()
 
@@ -249,7 +256,7 @@ def test_the_cli_distills_from_a_folder_of_recordings(teacher, tmp_path, monkeyp
                     "--set", "training.checkpoint_every=0")
     assert code == 0, err
     student = cadenza.load(tmp_path / "out" / "model")
-    assert student.steps == 2 and len(read_log(tmp_path / "out" / "round-1")) == 3
+    assert student.defaults.steps == 2 and len(read_log(tmp_path / "out" / "round-1")) == 3
 
 
 def test_the_cli_refuses_a_teacher_it_cannot_distill(teacher, tmp_path, monkeypatch, capsys):

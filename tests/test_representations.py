@@ -15,14 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cadenza.representations import (
-    KINDS,
-    Mel,
-    griffin_lim,
-    pack,
-    representation,
-    unpack,
-)
+from cadenza.representations import KINDS, Mel, representation
+from cadenza.spectral import griffin_lim, pack, unpack
 
 SAMPLE_RATE = 22050
 
@@ -64,7 +58,8 @@ def piano_clips(count: int, seconds: float, seed: int = 0) -> torch.Tensor:
             audio.load(path, SAMPLE_RATE, channels=1, seconds=seconds)[0] for path in paths[:count]
         ]
         return torch.stack([torch.from_numpy(wave) for wave in waves])
-    from cadenza.data.piano import catalogue, piece_notes
+    from cadenza.data.catalogue import catalogue
+    from cadenza.data.scores import piece_notes
     from cadenza.data.synth import render_notes
 
     total = count * seconds
@@ -289,3 +284,41 @@ def test_decode_returns_the_encoded_shape(kind):
 def test_unknown_kind_names_the_choices():
     with pytest.raises(ValueError, match="complex_stft"):
         representation("spectrogram")
+
+
+# ----------------------------------------------------------------------------- decoders
+
+
+class RecordingVocoder(torch.nn.Module):
+    """A stand-in vocoder that keeps what it was given."""
+
+    def __init__(self, outputs: str):
+        super().__init__()
+        self.outputs, self.seen = outputs, None
+
+    def forward(self, mel, samples=None):
+        self.seen = mel
+        if self.outputs == "wave":
+            return torch.zeros(mel.shape[0], mel.shape[1], samples or 100)
+        return torch.ones(mel.shape[0], mel.shape[1], 1024 // 2 + 1, mel.shape[-1])
+
+
+@pytest.mark.parametrize("outputs", ["wave", "magnitude"])
+def test_packed_mel_unpacks_before_its_vocoder(outputs):
+    packed = representation("packed_mel", sample_rate=SAMPLE_RATE)
+    packed.fit([piano_notes(4.0)[None]])
+    encoded = packed.encode(piano_notes(4.0)[None])
+    vocoder = RecordingVocoder(outputs)
+    packed.decode(encoded, 4000, vocoder=vocoder)
+    unpacked = packed.unpacked(encoded)
+    assert vocoder.seen.shape == (1, 1, packed.n_mels, 3 * encoded.shape[-1])
+    expected = packed.unscale(unpacked) if outputs == "wave" else unpacked
+    assert torch.equal(vocoder.seen, expected)
+
+
+@pytest.mark.parametrize("kind", ["waveform", "complex_stft"])
+def test_exact_representations_refuse_a_vocoder(kind):
+    rep = representation(kind, sample_rate=SAMPLE_RATE)
+    encoded = rep.encode(piano_notes(0.5)[None])
+    with pytest.raises(ValueError, match="takes no vocoder"):
+        rep.decode(encoded, vocoder=RecordingVocoder("wave"))

@@ -117,6 +117,7 @@ def measure_presets(names, device, dry_run: bool, timed_steps: int) -> list[dict
 
 def measure_sampling(device: torch.device, dry_run: bool) -> list[dict]:
     from cadenza.pipeline import load, model_folder
+    from cadenza.tasks import generate
 
     seconds = 1.0 if dry_run else 30.0
     rows = []
@@ -124,14 +125,15 @@ def measure_sampling(device: torch.device, dry_run: bool) -> list[dict]:
     for where in devices:
         pipeline = load(model_folder("tiny-piano-mel"), device=where)
         steps = 2 if dry_run else None
-        pipeline.generate(min(seconds, 1.0), seed=0, steps=steps)  # warm-up
+        generate(pipeline, min(seconds, 1.0), seed=0, steps=steps)  # warm-up
         synchronize(where)
         started = time.perf_counter()
-        pipeline.generate(seconds, seed=0, steps=steps)
+        generate(pipeline, seconds, seed=0, steps=steps)
         synchronize(where)
         took = time.perf_counter() - started
         rows.append({"model": "tiny-piano-mel", "device": where.type, "seconds": seconds,
-                     "sampler": pipeline.sampler, "steps": steps or pipeline.steps,
+                     "sampler": pipeline.defaults.sampler,
+                     "steps": steps or pipeline.defaults.steps,
                      "compute_seconds": took, "real_time_factor": seconds / took})
         print(f"sampling on {where.type}: {seconds / took:.1f}x real time", flush=True)
     return rows
@@ -159,10 +161,11 @@ def train_default(data: Path, out: Path, work: Path, steps_per_second: float,
 
     from cadenza.data import audio
     from cadenza.pipeline import load, load_vocoder, model_folder
+    from cadenza.tasks import generate
 
     pipeline = load(run / "model")
     pipeline.vocoder = load_vocoder(model_folder("tiny-piano-mel"))
-    sample = pipeline.generate(1.0 if dry_run else 10.0, seed=0, steps=2 if dry_run else None)
+    sample = generate(pipeline, 1.0 if dry_run else 10.0, seed=0, steps=2 if dry_run else None)
     audio.write(out / "sample.wav", sample[0].numpy(), pipeline.sample_rate)
     if (run / "log.csv").exists():
         (run / "log.csv").replace(out / "train-log.csv")

@@ -4,7 +4,10 @@ from cadenza.sampling import METHODS, sample
 from cadenza.schedules import schedule
 from cadenza.version import __version__
 
-__all__ = ["METHODS", "__version__", "load", "sample", "schedule"]
+TASKS = ("generate", "extend", "inpaint", "outpaint", "transfer", "interpolate")
+"""What you do with a loaded model: ``cadenza.generate(model, 4.0)`` and so on (cadenza.tasks)."""
+
+__all__ = ["METHODS", "TASKS", "__version__", "load", "sample", "schedule", *TASKS]
 
 
 def load(path, device="cpu"):
@@ -12,3 +15,11 @@ def load(path, device="cpu"):
     from cadenza.pipeline import load as load_pipeline  # heavy imports only when used
 
     return load_pipeline(path, device)
+
+
+def __getattr__(name: str):
+    if name in TASKS:  # imported on first use: tasks pull in the representations (librosa)
+        from cadenza import tasks
+
+        return getattr(tasks, name)
+    raise AttributeError(f"module 'cadenza' has no attribute {name!r}")

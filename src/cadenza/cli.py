@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cadenza.oracle import SPECTRA
+from cadenza.plan import STRATEGIES
 from cadenza.sampling import METHODS, is_stochastic
 from cadenza.version import __version__
 
@@ -158,7 +159,7 @@ def data_notes(
     soundfont: Path = typer.Option(None, help="General MIDI soundfont for FluidSynth."),
 ) -> None:
     """Render the labelled single-note set (pitch x velocity x instrument)."""
-    from cadenza.data.piano import build_note_set
+    from cadenza.data.note_set import build_note_set
 
     summary = build_note_set(out, seconds=seconds, sample_rate=sample_rate, renderer=renderer,
                              seed=seed, soundfont=soundfont)
@@ -274,6 +275,7 @@ def generate(
     """Generate unconditional audio with a trained model."""
     import time
 
+    from cadenza import tasks
     from cadenza.atomic import write_json
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
@@ -282,19 +284,18 @@ def generate(
     if seconds <= 0 or batch < 1:
         raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)
-    sampler, steps = pipeline.sampler_and_steps(None, sampler, steps)
+    plan = pipeline.plan(None, sampler, steps)
     started = time.perf_counter()
-    waves = pipeline.generate(seconds, batch, seed=seed, steps=steps, sampler=sampler,
-                              progress=True)
+    waves = tasks.generate(pipeline, seconds, batch, seed=seed, plan=plan, progress=True)
     elapsed = time.perf_counter() - started
     paths = [
         str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
         for i, wave in enumerate(waves)
     ]
     write_json(out / "generate.json", {
-        "model": str(model), "seconds": seconds, "batch": batch, "seed": seed,
-        "sampler": sampler, "steps": steps,
-        "files": paths, "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
+        "task": "generate", "model": str(model), "seconds": seconds, "batch": batch,
+        "seed": seed, "plan": plan.record(), "files": paths,
+        "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
     })
     typer.echo("\n".join(paths))
 
@@ -308,33 +309,40 @@ SEED = typer.Option(0, help="The same seed gives the same audio.")
 STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
 SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
 STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
-                        "repaint, repaint-fast (RePaint's fidelity at about 1/6 of its cost; "
-                        "sets its own sampler and steps unless given), "
-                        "interp or project.")
-JUMP_LENGTH = typer.Option(10, help="repaint: steps between jumps back up.")
-RESAMPLE = typer.Option(10, help="repaint: passes over each jump.")
-LAMBDA_CURVE = typer.Option("seed", help="interp: the lambda curve, seed or linear.")
+                        "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (RePaint's "
+                        "fidelity at about 1/6 of its cost; sets its own sampler and steps "
+                        "unless given), interp (interpolation guidance) or project (the known "
+                        "audio pasted into each denoised estimate).")
+JUMP_LENGTH = typer.Option(None, help="repaint: steps between jumps back up (default: "
+                           f"{STRATEGIES['repaint']['jump_length']}; repaint-fast "
+                           f"{STRATEGIES['repaint-fast']['jump_length']}).")
+RESAMPLE = typer.Option(None, help="repaint: passes over each jump (default: "
+                        f"{STRATEGIES['repaint']['resample']}; repaint-fast "
+                        f"{STRATEGIES['repaint-fast']['resample']}).")
+LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the published one) or "
+                            f"linear (default: {STRATEGIES['interp']['lambda_curve']}).")
 STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
                                   "1 starts from noise, small stays close to the input.")
 
 
-def _strategy_options(strategy: str, jump_length: int, resample: int, lambda_curve: str) -> dict:
-    """The strategy and only the options that apply to it."""
-    if strategy == "repaint":
-        return {"strategy": strategy, "jump_length": jump_length, "resample": resample}
-    if strategy == "interp":
-        return {"strategy": strategy, "lambda_curve": lambda_curve}
-    return {"strategy": strategy}
+def _strategy_options(strategy: str, jump_length: int | None, resample: int | None,
+                      lambda_curve: str | None) -> dict:
+    """The options the user gave that apply to ``strategy`` (the plan fills in the rest)."""
+    given = {"jump_length": jump_length, "resample": resample, "lambda_curve": lambda_curve}
+    applies = STRATEGIES.get(strategy, {})
+    return {key: value for key, value in given.items() if value is not None and key in applies}
 
 
 def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
-              sampler: str | None, steps: int | None, options: dict, call) -> None:
-    """Load the model, read ``inputs`` at its rate, ``call(pipeline, *waves, **settings)``, and
-    write the wav (unless the call streamed it) and ``out`` with a .json suffix beside it."""
+              choices: dict, settings: dict) -> None:
+    """Load the model, resolve its plan from ``choices`` (strategy, sampler, steps, strategy
+    options), read ``inputs`` at its rate, run ``cadenza.tasks.<task>`` with the plan and
+    ``settings``, write the wav and, beside it, a .json record holding the plan verbatim."""
     import time
 
     import torch
 
+    from cadenza import tasks
     from cadenza.atomic import write_json
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
@@ -346,26 +354,31 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     model = model_folder(model)
     started = time.perf_counter()
     pipeline = load(model)
+    plan = pipeline.plan(**choices)
     waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
                                          channels=pipeline.channels)[0]) for path in inputs]
     loaded = time.perf_counter()
-    sampler, steps = pipeline.sampler_and_steps(options.get("strategy"), sampler, steps)
-    settings = {"seed": seed, "sampler": sampler, "steps": steps}
-    result = call(pipeline, *waves, **settings, **options)
-    if not isinstance(result, Path):
-        result = audio.write(out, result.numpy(), pipeline.sample_rate)
+    run = {"seed": seed, "plan": plan, "progress": True, **settings}
+    if task == "extend":  # streamed: hours of audio never sit in memory
+        chunks = tasks.extend_chunks(pipeline, waves[0][None], **run)
+        with audio.open_wav(out, pipeline.sample_rate, pipeline.channels) as append:
+            for chunk in chunks:
+                append(chunk[0].numpy())
+    else:
+        audio.write(out, getattr(tasks, task)(pipeline, *waves, **run).numpy(),
+                    pipeline.sample_rate)
     finished = time.perf_counter()
     write_json(out.with_suffix(".json"), {
-        "task": task, "model": str(model), **settings, **options,
+        "task": task, "model": str(model), "seed": seed, "plan": plan.record(), **settings,
         "inputs": [str(path) for path in inputs],
         "input_seconds": [round(wave.shape[-1] / pipeline.sample_rate, 6) for wave in waves],
-        "output": str(result),
-        "output_seconds": round(audio.info(result).seconds, 6),
+        "output": str(out),
+        "output_seconds": round(audio.info(out).seconds, 6),
         "timings_seconds": {"load": round(loaded - started, 3),
                             "run": round(finished - loaded, 3)},
         "cadenza": __version__,
     })
-    typer.echo(str(result))
+    typer.echo(str(out))
 
 
 def _parse_gaps(text: str) -> list[tuple[float, float]]:
@@ -377,6 +390,14 @@ def _parse_gaps(text: str) -> list[tuple[float, float]]:
                          f"got {text!r}") from None
 
 
+def _edit_choices(strategy: str | None, sampler: str | None, steps: int | None,
+                  jump_length: int | None = None, resample: int | None = None,
+                  lambda_curve: str | None = None) -> dict:
+    options = {} if strategy is None else _strategy_options(strategy, jump_length, resample,
+                                                            lambda_curve)
+    return {"strategy": strategy, "sampler": sampler, "steps": steps, **options}
+
+
 @app.command()
 def extend(
     prompt: Path = typer.Argument(..., help="Audio to continue."),
@@ -385,18 +406,18 @@ def extend(
     window: float = typer.Option(5.0, help="Seconds sampled per pass."),
     context: float = typer.Option(4.0, help="Seconds of each window that are known audio."),
     regenerate_context: bool = typer.Option(
-        False, help="The seed authors' way: each pass rewrites the last context seconds."),
+        False, help="Each pass rewrites the last context seconds, crossfaded in (as the "
+                    "long-form extension paper did) instead of keeping them."),
     crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
     """Continue a piece without length limit, a window at a time."""
-    options = {"seconds": seconds, "window_seconds": window, "context_seconds": context,
-               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade,
-               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
-    _run_edit("extend", model, [prompt], out, seed, sampler, steps, options,
-              lambda pipeline, wave, **kw: pipeline.extend(wave, out=out, progress=True, **kw))
+    _run_edit("extend", model, [prompt], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"seconds": seconds, "window_seconds": window, "context_seconds": context,
+               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade})
 
 
 @app.command()
@@ -409,10 +430,9 @@ def inpaint(
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
     """Regenerate spans of a recording; everything outside them is kept."""
-    options = {"gaps": _parse_gaps(gaps),
-               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
-    _run_edit("inpaint", model, [audio], out, seed, sampler, steps, options,
-              lambda pipeline, wave, **kw: pipeline.inpaint(wave, progress=True, **kw))
+    _run_edit("inpaint", model, [audio], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"gaps": _parse_gaps(gaps)})
 
 
 @app.command()
@@ -426,10 +446,9 @@ def outpaint(
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
     """Add new audio before or after a recording, in one pass."""
-    options = {"seconds": seconds, "side": side,
-               **_strategy_options(strategy, jump_length, resample, lambda_curve)}
-    _run_edit("outpaint", model, [audio], out, seed, sampler, steps, options,
-              lambda pipeline, wave, **kw: pipeline.outpaint(wave, progress=True, **kw))
+    _run_edit("outpaint", model, [audio], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"seconds": seconds, "side": side})
 
 
 @app.command()
@@ -440,8 +459,8 @@ def transfer(
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
 ) -> None:
     """Audio-to-audio: noise a recording part-way and let the model redo it (SDEdit)."""
-    _run_edit("transfer", model, [audio], out, seed, sampler, steps, {"strength": strength},
-              lambda pipeline, wave, **kw: pipeline.transfer(wave, progress=True, **kw))
+    _run_edit("transfer", model, [audio], out, seed, _edit_choices(None, sampler, steps),
+              {"strength": strength})
 
 
 @app.command()
@@ -455,9 +474,8 @@ def interpolate(
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
 ) -> None:
     """Blend two recordings (cropped to the shorter one) through the model."""
-    _run_edit("interpolate", model, [a, b], out, seed, sampler, steps,
-              {"ratio": ratio, "strength": strength, "mode": mode},
-              lambda pipeline, a, b, **kw: pipeline.interpolate(a, b, progress=True, **kw))
+    _run_edit("interpolate", model, [a, b], out, seed, _edit_choices(None, sampler, steps),
+              {"ratio": ratio, "strength": strength, "mode": mode})
 
 
 @app.command("eval")

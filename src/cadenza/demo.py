@@ -101,6 +101,7 @@ def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> 
     """Generate piano with every shipped model: wavs beside the report, players inside it."""
     import time
 
+    from cadenza import tasks
     from cadenza.checkpoint import CheckpointError
     from cadenza.data import audio
     from cadenza.pipeline import SHIPPED, load, shipped
@@ -115,12 +116,13 @@ def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> 
             continue
         preset = pipeline.describe.get("preset", {})
         report.paragraph(
-            f"{name}: {preset.get('description', '')}; sampler {pipeline.sampler}, "
-            f"{pipeline.steps} steps; {clips} clips of {seconds:g} s, seeds 0..{clips - 1}."
+            f"{name}: {preset.get('description', '')}; sampler {pipeline.defaults.sampler}, "
+            f"{pipeline.defaults.steps} steps; {clips} clips of {seconds:g} s, "
+            f"seeds 0..{clips - 1}."
         )
         for seed in range(clips):
             started = time.perf_counter()
-            wave = pipeline.generate(seconds, 1, seed=seed)[0].numpy()
+            wave = tasks.generate(pipeline, seconds, 1, seed=seed)[0].numpy()
             elapsed = time.perf_counter() - started
             path = audio.write(out_dir / f"{name}-seed{seed}.wav", wave, pipeline.sample_rate)
             report.audio(wave, pipeline.sample_rate,
@@ -178,6 +180,7 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     """Extend a real prompt to ``extend_to`` seconds and fill a gap in it (the default model)."""
     import time
 
+    from cadenza import tasks
     from cadenza.data import audio
     from cadenza.metrics.continuity import continuity
     from cadenza.pipeline import load, shipped
@@ -195,10 +198,10 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     )
     records = []
     jobs = [
-        ("extended", [prompt_seconds], lambda: pipeline.extend(
-            prompt, extend_to - prompt_seconds, seed=0, progress=True)),
-        ("gap-filled", list(gap), lambda: pipeline.inpaint(
-            prompt, [gap], seed=0, strategy="repaint-fast")),
+        ("extended", [prompt_seconds], lambda: tasks.extend(
+            pipeline, prompt, extend_to - prompt_seconds, seed=0, progress=True)),
+        ("gap-filled", list(gap), lambda: tasks.inpaint(
+            pipeline, prompt, [gap], seed=0, strategy="repaint-fast")),
     ]
     audio.write(out_dir / "prompt.wav", prompt.numpy(), rate)
     report.audio(prompt.numpy(), rate, "prompt")

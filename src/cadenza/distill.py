@@ -54,14 +54,16 @@ import copy
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from cadenza.denoisers import as_column as _as_column
+from cadenza.denoisers import as_column
 from cadenza.objectives import objective as build_objective
+from cadenza.plan import Plan
 from cadenza.schedules import cosine_grid
 from cadenza.trainer import TrainConfig, Trainer, read_log
 from cadenza.version import __version__
@@ -77,7 +79,7 @@ SCHEDULE = "cosine_grid"
 
 def ddim_step(x: Tensor, denoised: Tensor, sigma: Tensor, sigma_next: Tensor) -> Tensor:
     """One deterministic DDIM step in the VE frame: D + (sigma_next / sigma) (x - D)."""
-    ratio = _as_column(sigma_next / sigma, x)
+    ratio = as_column(sigma_next / sigma, x)
     return denoised + ratio * (x - denoised)
 
 
@@ -101,7 +103,7 @@ def distillation_target(
     second = teacher(ddim_step(x, first, sigma, sigma_mid), sigma_mid)
     a, b = sigma_next / sigma_mid, sigma_mid / sigma
     weight_first = a * (1 - b) / (1 - a * b)
-    return _as_column(weight_first, x) * first + _as_column(1 - weight_first, x) * second
+    return as_column(weight_first, x) * first + as_column(1 - weight_first, x) * second
 
 
 def loss_weight(sigma: Tensor, weighting: str, sigma_data: float = 1.0) -> Tensor:
@@ -172,16 +174,31 @@ class DistillationLoss:
                               device=x0.device)
         sigma, sigma_mid, sigma_next = (s.to(x0.device) for s in self.levels(index))
         noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-        x = x0 + _as_column(sigma, x0) * noise
+        x = x0 + as_column(sigma, x0) * noise
         self.teacher.to(x0.device)
         target = distillation_target(self.teacher, x, sigma, sigma_mid, sigma_next)
         denoised = self.objective.denoiser(network)(x, sigma)
         weight = loss_weight(sigma, self.weighting, self.sigma_data) / self.sigma_data**2
         error = (denoised.float() - target.float()).pow(2)
-        return (_as_column(weight, error) * error).mean()
+        return (as_column(weight, error) * error).mean()
 
 
 # ------------------------------------------------------------------------------ the driver
+
+
+def student_noise_range(teacher, sigma_max: float | None = None) -> tuple[float, float]:
+    """The sigmas a student of ``teacher`` (a Pipeline) is trained and sampled between: the
+    teacher's range, capped at ``sigma_max`` (default for an eps model: the top of the
+    teacher's own schedule; see the module's docstring)."""
+    low, high = teacher.noise_range
+    if sigma_max is None and teacher.denoiser().parameterization == "eps":
+        sigma_max = float(teacher.sigmas()[0])
+    if sigma_max is not None:
+        if not low < sigma_max <= high:
+            raise ValueError(f"sigma_max must be in ({low:g}, {high:g}], the teacher's range; "
+                             f"got {sigma_max:g}")
+        high = float(sigma_max)
+    return low, high
 
 
 def _training_data(pipeline, data: Path, config: TrainConfig, crop_seconds: float | None):
@@ -252,6 +269,7 @@ def distill(
     crop_seconds: float | None = None,
     seed: int = 0,
     training: dict[str, Any] | None = None,
+    callbacks: Sequence[Callable[[Trainer], None]] = (),
     progress: bool = True,
 ) -> Path:
     """Distill ``teacher`` (a pipeline folder or a shipped model's name) for ``rounds`` rounds.
@@ -261,9 +279,10 @@ def distill(
     Training data is ``data`` (a folder of recordings or a ``cadenza data prepare`` cache, read
     with the teacher's crop length and split) or ``dataset`` (examples already in the network's
     space). ``batch_size`` defaults to the teacher's; ``training`` sets any other
-    ``TrainConfig`` field (``ema_decay``, ``checkpoint_every``, ``mixed_precision``, ...).
-    ``sigma_max`` is the top of the grid (default: see the module's docstring). Returns
-    ``out/model``, the last student; ``out/distill.json`` records the settings and every round.
+    ``TrainConfig`` field (``ema_decay``, ``checkpoint_every``, ``mixed_precision``, ...);
+    ``callbacks`` go to each round's ``Trainer``. ``sigma_max`` is the top of the grid
+    (default: see the module's docstring). Returns ``out/model``, the last student;
+    ``out/distill.json`` records the settings and every round.
     """
     from cadenza.atomic import write_json
     from cadenza.pipeline import load, model_folder
@@ -283,14 +302,7 @@ def distill(
     teacher_path = model_folder(teacher)
     first = load(teacher_path)
     check_objective(first.objective_name)
-    low, high = first.sigma_range or first.objective.sigma_range
-    if sigma_max is None and first.denoiser().parameterization == "eps":
-        sigma_max = float(first.sigmas()[0])  # see the module's docstring
-    if sigma_max is not None:
-        if not low < sigma_max <= high:
-            raise ValueError(f"sigma_max must be in ({low:g}, {high:g}], the teacher's range; "
-                             f"got {sigma_max:g}")
-        high = float(sigma_max)
+    low, high = student_noise_range(first, sigma_max)
     preset_training = first.describe.get("preset", {}).get("training", {})
     batch_size = batch_size or preset_training.get("batch_size", 16)
     settings = {
@@ -344,12 +356,13 @@ def distill(
         started = time.perf_counter()
         trainer = Trainer(copy.deepcopy(pipeline.network).train(), loss, dataset, config,
                           folder.parent, transform=transform,
-                          describe={"distillation": about, "data": facts}, progress=progress)
+                          describe={"distillation": about, "data": facts}, progress=progress,
+                          callbacks=callbacks)
         trainer.train()
         if trainer.accelerator.is_main_process:
             student = copy.copy(pipeline)
             student.network = trainer.ema_network().cpu()
-            student.sampler, student.steps, student.schedule_kind = SAMPLER, steps, SCHEDULE
+            student.defaults = Plan(SAMPLER, steps, SCHEDULE)
             student.sigma_range = (low, high)
             history = pipeline.describe.get("distillation", [])
             student.describe = {**pipeline.describe, "distillation": [*history, about]}

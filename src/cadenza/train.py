@@ -21,8 +21,10 @@ from cadenza.data import audio
 from cadenza.data.dataset import Manifest, RandomCrops, scan, split
 from cadenza.objectives import objective as build_objective
 from cadenza.pipeline import Pipeline
+from cadenza.plan import Plan
 from cadenza.representations import Representation
 from cadenza.representations import representation as build_representation
+from cadenza.tasks import generate
 from cadenza.trainer import TrainConfig, Trainer
 
 
@@ -120,7 +122,7 @@ def _fit_and_measure(rep: Representation, dataset, count: int = 64) -> float:
 def _on_sample(pipeline_for, out: Path, seconds: float, steps: int):
     def write_sample(ema_network: nn.Module, step: int) -> None:
         pipeline = pipeline_for(ema_network)
-        wave = pipeline.generate(seconds, 1, seed=0, steps=steps)
+        wave = generate(pipeline, seconds, 1, seed=0, steps=steps)
         audio.write(out / "samples" / f"step-{step:07d}.wav", wave[0].numpy(),
                     pipeline.sample_rate)
 
@@ -144,13 +146,12 @@ class _Setup:
 
     def pipeline_for(self, net: nn.Module) -> Pipeline:
         sampling = self.preset["sampling"]
+        defaults = Plan(**{key: sampling[key] for key in ("sampler", "steps", "schedule")
+                           if key in sampling})  # the rest: cadenza.plan's defaults
         return Pipeline(self.rep, net, self.objective_name, self.objective_config,
-                        self.sigma_data, sampler=sampling.get("sampler", "deis"),
-                        steps=sampling.get("steps", 10),
-                        schedule_kind=sampling.get("schedule", "tuned"), vocoder=self.vocoder,
-                        describe={"preset": self.preset,
-                                  "channels": self.preset["data"].get("channels", 1),
-                                  "data": self.facts})
+                        self.sigma_data, defaults=defaults,
+                        channels=self.preset["data"].get("channels", 1), vocoder=self.vocoder,
+                        describe={"preset": self.preset, "data": self.facts})
 
 
 def _setup(preset: dict[str, Any], data: Path) -> _Setup:

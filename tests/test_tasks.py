@@ -1,16 +1,15 @@
-"""The editing tasks of a Pipeline: inpaint, outpaint, extend, transfer, interpolate."""
+"""The tasks over a model: generate, inpaint, outpaint, extend, transfer, interpolate."""
 
 import math
 
-import numpy as np
 import pytest
-import soundfile
 import torch
 
 import cadenza
-from cadenza.data import audio
+from cadenza import tasks
 from cadenza.networks import network
 from cadenza.pipeline import Pipeline, shipped
+from cadenza.plan import Plan
 from cadenza.representations import representation
 
 STEPS = 6  # the shipped model's fewest steps that still give sane audio (3 or 4 blow up)
@@ -39,19 +38,19 @@ EXTEND = {"window_seconds": 2.0, "context_seconds": 1.5, "steps": STEPS}
 @pytest.mark.parametrize("seconds", [0.5, 1.0, 1.23])
 def test_generate_gives_exactly_the_seconds_asked_for(pipeline, seconds):
     """Mel frames come in whole hops (256 samples): 1 s used to come back as 0.992 s."""
-    wave = pipeline.generate(seconds, 1, steps=2)
+    wave = tasks.generate(pipeline, seconds, 1, steps=2)
     assert wave.shape == (1, 1, round(seconds * pipeline.sample_rate))
 
 
 def test_extend_is_prompt_plus_seconds_with_the_prompt_verbatim(pipeline):
     prompt = tone(pipeline)
     added = round(1.3 * pipeline.sample_rate)  # not a whole number of 0.5 s passes
-    kept = pipeline.extend(prompt, 1.3, **EXTEND)
+    kept = tasks.extend(pipeline, prompt, 1.3, **EXTEND)
     assert kept.shape == (1, prompt.shape[-1] + added)
     assert torch.equal(kept[:, : prompt.shape[-1]], prompt)
     assert kept[:, prompt.shape[-1]:].abs().max() > 0
 
-    rewritten = pipeline.extend(prompt, 1.3, keep_prompt=False, **EXTEND)
+    rewritten = tasks.extend(pipeline, prompt, 1.3, keep_prompt=False, **EXTEND)
     assert rewritten.shape == kept.shape
     context = round(1.5 * pipeline.sample_rate)
     assert torch.equal(rewritten[:, : prompt.shape[-1] - context],
@@ -59,37 +58,34 @@ def test_extend_is_prompt_plus_seconds_with_the_prompt_verbatim(pipeline):
     assert not torch.equal(rewritten[:, -context:], prompt[:, -context:])
 
 
-def test_extend_streamed_to_disk_equals_extend_in_memory(pipeline, tmp_path):
+def test_extend_chunks_add_up_to_extend_in_memory(pipeline):
+    """The CLI streams the chunks to disk; joined, they are exactly the in-memory result."""
     prompt = tone(pipeline)
-    path = pipeline.extend(prompt, 1.0, out=tmp_path / "long.wav", **EXTEND)
-    assert path == tmp_path / "long.wav"
-    in_memory = audio.write(tmp_path / "memory.wav", pipeline.extend(prompt, 1.0, **EXTEND).numpy(),
-                            pipeline.sample_rate)
-    streamed, rate = soundfile.read(path, dtype="float32")
-    assert rate == pipeline.sample_rate
-    assert np.array_equal(streamed, soundfile.read(in_memory, dtype="float32")[0])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav", "memory.wav"]
+    chunks = list(tasks.extend_chunks(pipeline, prompt[None], 1.0, **EXTEND))
+    assert len(chunks) > 2 and all(chunk.shape[:2] == (1, 1) for chunk in chunks)
+    joined = torch.cat(chunks, dim=-1)[0]
+    assert torch.equal(joined, tasks.extend(pipeline, prompt, 1.0, **EXTEND))
 
 
-def test_a_failed_stream_leaves_no_file(pipeline, tmp_path):
-    with pytest.raises(ValueError, match="strategy"):
-        pipeline.extend(tone(pipeline), 1.0, out=tmp_path / "x.wav", strategy="nope", **EXTEND)
-    assert list(tmp_path.iterdir()) == []
+def test_an_unknown_strategy_is_refused_with_the_choices(pipeline):
+    with pytest.raises(ValueError, match="repaint-fast"):
+        tasks.extend(pipeline, tone(pipeline), 1.0, strategy="nope", **EXTEND)
 
 
 def test_a_prompt_shorter_than_the_context_is_refused_with_the_minimum(pipeline):
     with pytest.raises(ValueError, match=r"at least context_seconds = 1\.5 s"):
-        pipeline.extend(tone(pipeline, 1.0), 1.0, **EXTEND)
+        tasks.extend(pipeline, tone(pipeline, 1.0), 1.0, **EXTEND)
 
 
 TASKS = {
-    "inpaint": lambda p, x, **kw: p.inpaint(x, [(0.5, 1.0)], **kw),
-    "outpaint": lambda p, x, **kw: p.outpaint(x, 0.5, **kw),
-    "extend": lambda p, x, **kw: p.extend(x, 0.6, window_seconds=2.0, context_seconds=1.5, **kw),
-    "repaint": lambda p, x, **kw: p.inpaint(x, [(0.5, 1.0)], strategy="repaint", jump_length=2,
-                                            resample=2, **kw),
-    "transfer": lambda p, x, **kw: p.transfer(x, 0.5, **kw),
-    "interpolate": lambda p, x, **kw: p.interpolate(x, x.flip(-1), 0.5, **kw),
+    "inpaint": lambda p, x, **kw: tasks.inpaint(p, x, [(0.5, 1.0)], **kw),
+    "outpaint": lambda p, x, **kw: tasks.outpaint(p, x, 0.5, **kw),
+    "extend": lambda p, x, **kw: tasks.extend(p, x, 0.6, window_seconds=2.0,
+                                              context_seconds=1.5, **kw),
+    "repaint": lambda p, x, **kw: tasks.inpaint(p, x, [(0.5, 1.0)], strategy="repaint",
+                                                jump_length=2, resample=2, **kw),
+    "transfer": lambda p, x, **kw: tasks.transfer(p, x, 0.5, **kw),
+    "interpolate": lambda p, x, **kw: tasks.interpolate(p, x, x.flip(-1), 0.5, **kw),
 }
 
 
@@ -104,7 +100,7 @@ def test_the_same_seed_gives_the_same_audio(pipeline, task):
 def test_inpaint_keeps_the_audio_outside_the_gaps_bit_exact(pipeline):
     clip, rate = tone(pipeline), pipeline.sample_rate
     gaps = [(0.5, 0.8), (1.2, 1.5)]
-    result = pipeline.inpaint(clip, gaps, steps=STEPS)
+    result = tasks.inpaint(pipeline, clip, gaps, steps=STEPS)
     assert result.shape == clip.shape
     inside = torch.zeros(clip.shape[-1], dtype=torch.bool)
     for start, end in gaps:
@@ -117,19 +113,19 @@ def test_inpaint_keeps_the_audio_outside_the_gaps_bit_exact(pipeline):
 
 def test_inpaint_takes_batches(pipeline):
     clips = torch.stack([tone(pipeline), tone(pipeline, pitch=392.0)])
-    assert pipeline.inpaint(clips, [(0.5, 1.0)], steps=STEPS).shape == clips.shape
+    assert tasks.inpaint(pipeline, clips, [(0.5, 1.0)], steps=STEPS).shape == clips.shape
 
 
 @pytest.mark.parametrize("gaps", [[], [(1.0, 0.5)], [(0.5, 0.5)], [(1.5, 2.5)], [(-0.1, 0.2)]])
 def test_empty_or_outside_gaps_are_refused(pipeline, gaps):
     with pytest.raises(ValueError, match="gap"):
-        pipeline.inpaint(tone(pipeline), gaps, steps=STEPS)
+        tasks.inpaint(pipeline, tone(pipeline), gaps, steps=STEPS)
 
 
 @pytest.mark.parametrize("side", ["after", "before"])
 def test_outpaint_adds_exactly_the_seconds_asked_for(pipeline, side):
     clip = tone(pipeline, 1.5)
-    result = pipeline.outpaint(clip, 0.77, side, steps=STEPS)
+    result = tasks.outpaint(pipeline, clip, 0.77, side, steps=STEPS)
     assert result.shape[-1] == clip.shape[-1] + round(0.77 * pipeline.sample_rate)
     known = result[:, : clip.shape[-1]] if side == "after" else result[:, -clip.shape[-1]:]
     assert torch.equal(known, clip)
@@ -137,19 +133,19 @@ def test_outpaint_adds_exactly_the_seconds_asked_for(pipeline, side):
 
 def test_transfer_with_a_small_strength_stays_closer_to_the_input(pipeline):
     clip = tone(pipeline)
-    near = pipeline.transfer(clip, 0.2, steps=STEPS)
-    far = pipeline.transfer(clip, 1.0, steps=STEPS)
+    near = tasks.transfer(pipeline, clip, 0.2, steps=STEPS)
+    far = tasks.transfer(pipeline, clip, 1.0, steps=STEPS)
     assert near.shape == far.shape == clip.shape
     assert distance(pipeline, near, clip) < distance(pipeline, far, clip)
     with pytest.raises(ValueError, match="strength"):
-        pipeline.transfer(clip, 0.0)
+        tasks.transfer(pipeline, clip, 0.0)
 
 
 @pytest.mark.parametrize("mode", ["slerp", "linear"])
 def test_interpolation_ends_lie_near_their_own_side(pipeline, mode):
     a, b = tone(pipeline, pitch=196.0), tone(pipeline, 2.3, pitch=784.0)
-    at_a = pipeline.interpolate(a, b, 0.0, mode=mode, steps=STEPS)
-    at_b = pipeline.interpolate(a, b, 1.0, mode=mode, steps=STEPS)
+    at_a = tasks.interpolate(pipeline, a, b, 0.0, mode=mode, steps=STEPS)
+    at_b = tasks.interpolate(pipeline, a, b, 1.0, mode=mode, steps=STEPS)
     assert at_a.shape == at_b.shape == a.shape  # cropped to the shorter clip
     b = b[:, : a.shape[-1]]
     # Compared with each other: the tiny model pulls every output towards its own sound.
@@ -162,16 +158,33 @@ def tiny_waveform_pipeline() -> Pipeline:
     net = network("diffwave", residual_layers=2, residual_channels=8)
     torch.nn.init.normal_(net.output_projection.weight, std=0.1)  # not the fresh all-zero output
     return Pipeline(representation("waveform", sample_rate=8000), net, "edm", {}, sigma_data=0.5,
-                    sampler="euler", steps=4, schedule_kind="karras")
+                    defaults=Plan("euler", 4, "karras"))
 
 
 def test_a_waveform_model_pastes_without_crossfades():
     pipeline = tiny_waveform_pipeline()
     clip = 0.3 * torch.sin(torch.arange(8000) / 5.0)[None]
-    result = pipeline.inpaint(clip, [(0.25, 0.5)])
+    result = tasks.inpaint(pipeline, clip, [(0.25, 0.5)])
     first, last = 2000, 4000
     assert torch.equal(result[:, :first], clip[:, :first])
     assert torch.equal(result[:, last:], clip[:, last:])
     assert not torch.isclose(result[:, first], clip[:, first])  # new from the gap's first sample
-    extended = pipeline.extend(clip, 0.3, window_seconds=0.5, context_seconds=0.4)
+    extended = tasks.extend(pipeline, clip, 0.3, window_seconds=0.5, context_seconds=0.4)
     assert extended.shape[-1] == 8000 + 2400 and torch.equal(extended[:, :8000], clip)
+
+
+def test_a_task_runs_the_plan_it_is_given(pipeline):
+    plan = pipeline.plan("repaint", steps=STEPS, jump_length=2, resample=2)
+    clip = tone(pipeline)
+    given = tasks.inpaint(pipeline, clip, [(0.5, 1.0)], plan=plan, seed=1)
+    assert torch.equal(given, tasks.inpaint(pipeline, clip, [(0.5, 1.0)], seed=1,
+                                            strategy="repaint", steps=STEPS, jump_length=2,
+                                            resample=2))
+    with pytest.raises(TypeError, match="not both"):
+        tasks.inpaint(pipeline, clip, [(0.5, 1.0)], plan=plan, steps=3)
+    with pytest.raises(ValueError, match="needs no editing strategy"):
+        tasks.generate(pipeline, 0.5, plan=plan)
+
+
+def test_the_package_exposes_the_tasks():
+    assert cadenza.inpaint is tasks.inpaint and set(cadenza.TASKS) <= set(dir(tasks))

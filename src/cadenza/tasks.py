@@ -1,0 +1,362 @@
+"""What you do with a model: generate, inpaint, outpaint, extend, transfer, interpolate.
+
+Each task is a function over a model (a :class:`~cadenza.pipeline.Pipeline`, or anything with
+the same few members, :class:`Model`) and a sampling :class:`~cadenza.plan.Plan`. Pass the plan
+the model resolved (``model.plan(...)``) to run it verbatim, or the choices (``sampler``,
+``steps``, strategy options) and the task resolves it. ``inpaint``, ``outpaint`` and ``extend``
+sample part of the signal with the rest known (:func:`cadenza.edit.inpaint`); ``transfer``
+(SDEdit) and ``interpolate`` start part-way down the schedule from noised encodings.
+
+Audio goes in and comes out as ``(channels, samples)`` or ``(batch, channels, samples)`` at the
+model's ``sample_rate``; durations are in seconds; the same seed gives the same audio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from cadenza import edit
+from cadenza.plan import Plan
+from cadenza.representations import Representation
+from cadenza.sampling import Denoise, sample, start_noise
+
+SEAM_SECONDS = 0.02
+"""Crossfade where decoded audio meets known audio, for representations that lose the phase."""
+
+
+class Model(Protocol):
+    """What a task needs of a model."""
+
+    representation: Representation
+    sigma_data: float
+    channels: int
+
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def device(self) -> torch.device: ...
+    def denoiser(self) -> Denoise: ...
+    def plan(self, strategy: str | None = None, sampler: str | None = None,
+             steps: int | None = None, **options: Any) -> Plan: ...
+    def sigmas(self, plan: Plan | None = None) -> Tensor: ...
+    def shape_for(self, seconds: float, batch: int = 1) -> tuple[int, ...]: ...
+    def decode(self, tensor: Tensor, samples: int | None = None) -> Tensor: ...
+
+
+@torch.no_grad()
+def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
+             plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
+    """Unconditional audio ``(batch, channels, round(seconds * sample_rate))``."""
+    plan = _resolved(model, plan, None, choices)
+    sigmas = model.sigmas(plan)
+    generator = _generator(model, seed)
+    x = start_noise(model.shape_for(seconds, batch), float(sigmas[0]),
+                    sigma_data=model.sigma_data, generator=generator, device=model.device)
+    return _sample_and_decode(model, plan, x, sigmas, model.representation.samples_for(seconds),
+                              generator, progress)
+
+
+@torch.no_grad()
+def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, seed: int = 0,
+            plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
+            **choices: Any) -> Tensor:
+    """Regenerate the ``gaps`` (``[start, end)`` in seconds) of ``audio``; keep the rest.
+
+    Outside the gaps the result is ``audio`` bit for bit; representations that lose the phase
+    (mel) meet the known audio through a short crossfade inside each gap.
+    """
+    plan = _resolved(model, plan, strategy, choices)
+    wave, single = _as_batch(model, audio)
+    seconds = wave.shape[-1] / model.sample_rate
+    if not gaps:
+        raise ValueError("inpaint needs at least one gap")
+    for start, end in gaps:
+        if not 0 <= start < end <= seconds:
+            raise ValueError(f"gap {start:g}-{end:g} s is empty or outside the clip "
+                             f"(0-{seconds:g} s); give start < end inside it")
+    filled = fill(model, plan, wave, gaps, _generator(model, seed), progress=progress)
+    return _unbatch(filled, single)
+
+
+@torch.no_grad()
+def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *, seed: int = 0,
+             plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
+             **choices: Any) -> Tensor:
+    """``audio`` with ``seconds`` of new audio ``after`` or ``before`` it, kept verbatim: the
+    result is ``round(seconds * sample_rate)`` samples longer than ``audio``."""
+    plan = _resolved(model, plan, strategy, choices)
+    if side not in ("after", "before"):
+        raise ValueError(f"side must be 'after' or 'before', got {side!r}")
+    if seconds <= 0:
+        raise ValueError(f"outpaint needs a positive number of seconds, got {seconds:g}")
+    wave, single = _as_batch(model, audio)
+    known, added, rate = wave.shape[-1], model.representation.samples_for(seconds), \
+        model.sample_rate
+    canvas = mirror_extend(wave, added, side)
+    gap = (known / rate, (known + added) / rate) if side == "after" else (0.0, added / rate)
+    filled = fill(model, plan, canvas, [gap], _generator(model, seed), progress=progress)
+    return _unbatch(filled, single)
+
+
+def extend(model: Model, prompt: Tensor, seconds: float, **settings: Any) -> Tensor:
+    """``prompt`` continued by ``seconds``: :func:`extend_chunks` joined in memory."""
+    wave, single = _as_batch(model, prompt)
+    return _unbatch(torch.cat(list(extend_chunks(model, wave, seconds, **settings)), dim=-1),
+                    single)
+
+
+@torch.no_grad()
+def extend_chunks(
+    model: Model,
+    prompt: Tensor,
+    seconds: float,
+    *,
+    window_seconds: float = 5.0,
+    context_seconds: float = 4.0,
+    keep_prompt: bool = True,
+    crossfade_seconds: float = 0.05,
+    seed: int = 0,
+    plan: Plan | None = None,
+    strategy: str = "replace",
+    progress: bool = False,
+    **choices: Any,
+) -> Iterator[Tensor]:
+    """Continue ``prompt`` by ``seconds``, window by window, without limit (seed 003), yielding
+    the audio ``(batch, channels, samples)`` piece by piece as it becomes final, so a caller can
+    write hours of it while only the last context stays in memory.
+
+    Each pass samples a window of ``window_seconds`` whose first ``context_seconds`` are the
+    last ``context_seconds`` of the audio so far (known) and the rest new. The pieces add up to
+    exactly ``prompt`` plus ``seconds``. ``keep_prompt`` keeps the prompt and everything
+    generated verbatim; without it, as the seed's authors did, each pass replaces the last
+    ``context_seconds`` with its regenerated version, joined by a ``crossfade_seconds`` crossfade.
+    """
+    plan = _resolved(model, plan, strategy, choices)
+    wave, _ = _as_batch(model, prompt)
+    rep, rate = model.representation, model.sample_rate
+    context, window = rep.samples_for(context_seconds), rep.samples_for(window_seconds)
+    fade, total = rep.samples_for(crossfade_seconds), rep.samples_for(seconds)
+    if total <= 0:
+        raise ValueError(f"extend needs a positive number of seconds, got {seconds:g}")
+    if not 0 < context < window:
+        raise ValueError("extend needs 0 < context_seconds < window_seconds")
+    if not keep_prompt and not 0 <= fade <= context:
+        raise ValueError("crossfade_seconds must be between 0 and context_seconds")
+    if wave.shape[-1] < context:
+        raise ValueError(f"the prompt is {wave.shape[-1] / rate:.2f} s; extend needs at least "
+                         f"context_seconds = {context_seconds:g} s of prompt")
+    generator, gap = _generator(model, seed), [(context / rate, window / rate)]
+    yield wave[..., :-context].cpu()
+    tail, done = wave[..., -context:], 0
+    while done < total:
+        take = min(window - context, total - done)
+        canvas = mirror_extend(tail, window - context, "after")
+        if keep_prompt:
+            joined = fill(model, plan, canvas, gap, generator)[..., : context + take]
+        else:  # the whole window, context included, crossfaded in over the old context
+            regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False)
+            length = context + take
+            joined = paste(canvas[..., :length], regenerated[..., :length],
+                           fade_in(length, fade, canvas))
+        yield joined[..., :-context].cpu()
+        tail, done = joined[..., -context:], done + take
+    yield tail.cpu()
+
+
+@torch.no_grad()
+def transfer(model: Model, audio: Tensor, strength: float, *, seed: int = 0,
+             plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
+    """Audio-to-audio (SDEdit): noise the encoding of ``audio``, then denoise it.
+
+    ``strength`` in (0, 1] is the fraction of the schedule that runs: 1 starts from (almost)
+    pure noise, small values stay close to ``audio``.
+    """
+    plan = _resolved(model, plan, None, choices)
+    wave, single = _as_batch(model, audio)
+    sigmas = remaining_schedule(model, plan, strength)
+    generator = _generator(model, seed)
+    encoded = model.representation.encode(wave)
+    x = encoded + float(sigmas[0]) * _noise_like(encoded, generator)
+    result = _sample_and_decode(model, plan, x, sigmas, wave.shape[-1], generator, progress)
+    return _unbatch(result, single)
+
+
+@torch.no_grad()
+def interpolate(model: Model, audio_a: Tensor, audio_b: Tensor, ratio: float, *,
+                strength: float = 0.5, mode: str = "slerp", seed: int = 0,
+                plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
+    """A blend of two clips: both noised with the same noise, mixed by ``ratio``, denoised.
+
+    ``ratio`` 0 is ``audio_a``'s side, 1 ``audio_b``'s; ``strength`` is as in ``transfer``;
+    ``mode`` mixes the noisy tensors linearly or spherically (``slerp``). Clips of different
+    lengths are cropped to the shorter one (from the start).
+    """
+    plan = _resolved(model, plan, None, choices)
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"ratio must be in [0, 1], got {ratio:g}")
+    if mode not in ("slerp", "linear"):
+        raise ValueError(f"mode must be 'slerp' or 'linear', got {mode!r}")
+    wave_a, single = _as_batch(model, audio_a)
+    wave_b, _ = _as_batch(model, audio_b)
+    if wave_a.shape[0] != wave_b.shape[0]:
+        raise ValueError("interpolate needs the same batch size on both sides")
+    length = min(wave_a.shape[-1], wave_b.shape[-1])
+    sigmas = remaining_schedule(model, plan, strength)
+    generator = _generator(model, seed)
+    encoded_a = model.representation.encode(wave_a[..., :length])
+    encoded_b = model.representation.encode(wave_b[..., :length])
+    noise = float(sigmas[0]) * _noise_like(encoded_a, generator)
+    mix = slerp if mode == "slerp" else torch.lerp
+    x = mix(encoded_a + noise, encoded_b + noise, ratio)
+    result = _sample_and_decode(model, plan, x, sigmas, length, generator, progress)
+    return _unbatch(result, single)
+
+
+# ------------------------------------------------------------------ shared by the tasks
+
+
+def regenerate(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
+               generator: torch.Generator, *, verbatim: bool = True,
+               progress: bool = False) -> Tensor:
+    """Decoded ``canvas`` with the frames under ``gaps`` (seconds) sampled, the rest known.
+
+    A gap ``[a, b)`` covers frames ``floor(a * fps)`` to ``ceil(b * fps)``: every frame whose
+    analysis window is centred in it or on its edge.
+    """
+    reference = model.representation.encode(canvas)
+    fps = model.representation.frames_per_second
+    known = torch.ones(reference.shape[-1], dtype=torch.bool, device=reference.device)
+    for start, end in gaps:
+        known[math.floor(start * fps): math.ceil(end * fps) + 1] = False
+    options = dict(plan.options)
+    if options.get("resample_band") is not None:  # sigma_data units -> sigmas
+        options["resample_band"] = tuple(model.sigma_data * v for v in options["resample_band"])
+    strategy = "repaint" if plan.strategy == "repaint-fast" else plan.strategy
+    x = edit.inpaint(model.denoiser(), reference, known, model.sigmas(plan),
+                     sampler=plan.sampler, strategy=strategy, generator=generator,
+                     sigma_data=model.sigma_data, verbatim=verbatim, progress=progress, **options)
+    return model.decode(x.float(), canvas.shape[-1])
+
+
+def fill(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
+         generator: torch.Generator, *, progress: bool = False) -> Tensor:
+    """``canvas`` with its ``gaps`` (seconds) regenerated and pasted in; the rest verbatim."""
+    decoded = regenerate(model, plan, canvas, gaps, generator, progress=progress)
+    rate = model.sample_rate
+    # A waveform model's output already joins its known samples; only a decoded phase
+    # (Griffin-Lim, vocoder) differs from the original's and needs a crossfade.
+    fade = 0 if model.representation.kind == "waveform" else round(SEAM_SECONDS * rate)
+    gain = torch.zeros(canvas.shape[-1], dtype=canvas.dtype, device=canvas.device)
+    for start, end in gaps:
+        first, last = round(start * rate), round(end * rate)
+        length = min(fade, (last - first) // 2)
+        # No crossfade where the gap meets the clip's edge: there is nothing to join.
+        rising = fade_in(last - first, length if first > 0 else 0, canvas)
+        falling = fade_in(last - first, length if last < canvas.shape[-1] else 0, canvas).flip(0)
+        gain[first:last] = torch.maximum(gain[first:last], torch.minimum(rising, falling))
+    return paste(canvas, decoded, gain)
+
+
+def remaining_schedule(model: Model, plan: Plan, strength: float) -> Tensor:
+    """The tail of the plan's schedule holding the last ``strength`` of its steps (at least
+    one)."""
+    if not 0 < strength <= 1:
+        raise ValueError(f"strength must be in (0, 1], got {strength:g}")
+    sigmas = model.sigmas(plan)
+    count = len(sigmas) - 1
+    return sigmas[min(round((1 - strength) * count), count - 1):]
+
+
+def fade_in(length: int, fade: int, like: Tensor) -> Tensor:
+    """Gain of the incoming signal: rises from 0 to 1 over the first ``fade`` of ``length``
+    samples (a sine, so that with the outgoing gain sqrt(1 - g^2) the power stays constant:
+    decoded and original phases are unrelated), then stays exactly 1."""
+    gain = torch.ones(length, dtype=like.dtype, device=like.device)
+    if fade > 0:
+        angles = torch.linspace(0, math.pi / 2, fade + 2, dtype=torch.float64)[1:-1]
+        gain[:fade] = torch.sin(angles).to(gain)
+    return gain
+
+
+def paste(base: Tensor, new: Tensor, gain: Tensor) -> Tensor:
+    """``new`` over ``base`` with ``gain`` per sample (equal-power); ``base`` exact where gain 0."""
+    mixed = base * torch.sqrt(1 - gain**2) + new * gain
+    return torch.where(gain == 0, base, torch.where(gain == 1, new, mixed))
+
+
+def mirror_extend(wave: Tensor, samples: int, side: str) -> Tensor:
+    """``wave`` extended by ``samples`` on ``side``: its mirror image, then zeros.
+
+    The mirror continues the known audio smoothly, so the frames next to a gap encode as they
+    would at a clip's edge (the STFT pads by reflection too) and the seam's crossfade starts
+    from something continuous with the known side.
+    """
+    if side == "before":
+        return mirror_extend(wave.flip(-1), samples, "after").flip(-1)
+    mirror = wave.flip(-1)[..., 1: samples + 1]
+    zeros = wave.new_zeros(*wave.shape[:-1], samples - mirror.shape[-1])
+    return torch.cat([wave, mirror, zeros], dim=-1)
+
+
+def slerp(a: Tensor, b: Tensor, ratio: float) -> Tensor:
+    """Spherical interpolation per example (linear where ``a`` and ``b`` are parallel)."""
+    flat_a, flat_b = a.flatten(1).double(), b.flatten(1).double()
+    cosine = torch.nn.functional.cosine_similarity(flat_a, flat_b, dim=1).clamp(-1, 1)
+    angle = torch.arccos(cosine)
+    sine = torch.sin(angle)
+    parallel = sine < 1e-6
+    safe = torch.where(parallel, torch.ones_like(sine), sine)
+    weight_a = torch.where(parallel, 1 - ratio, torch.sin((1 - ratio) * angle) / safe)
+    weight_b = torch.where(parallel, torch.full_like(sine, ratio), torch.sin(ratio * angle) / safe)
+    shape = (-1,) + (1,) * (a.dim() - 1)
+    return (weight_a.view(shape) * a + weight_b.view(shape) * b).to(a.dtype)
+
+
+def _resolved(model: Model, plan: Plan | None, strategy: str | None,
+              choices: dict[str, Any]) -> Plan:
+    """The plan to run: ``plan`` as given, or the model's resolution of the caller's choices."""
+    if plan is None:
+        return model.plan(strategy, **choices)
+    if choices:
+        raise TypeError(f"give either a plan or the choices {sorted(choices)}, not both")
+    if (plan.strategy is None) != (strategy is None):
+        needs = "an editing strategy" if strategy else "no editing strategy"
+        raise ValueError(f"this task's plan needs {needs}, got strategy {plan.strategy!r}")
+    return plan
+
+
+def _sample_and_decode(model: Model, plan: Plan, x: Tensor, sigmas: Tensor, samples: int,
+                       generator: torch.Generator, progress: bool) -> Tensor:
+    x = sample(model.denoiser(), x, sigmas, plan.sampler, generator=generator,
+               progress=progress, **plan.options)
+    return model.decode(x.float(), samples).cpu()
+
+
+def _generator(model: Model, seed: int) -> torch.Generator:
+    return torch.Generator(device=model.device).manual_seed(seed)
+
+
+def _as_batch(model: Model, audio: Tensor) -> tuple[Tensor, bool]:
+    """``audio`` as ``(batch, channels, samples)`` on the model's device, and whether the caller
+    gave a single clip ``(channels, samples)`` (so the result drops the batch axis)."""
+    wave = torch.as_tensor(audio, dtype=torch.float32, device=model.device)
+    single = wave.dim() == 2
+    if single:
+        wave = wave[None]
+    if wave.dim() != 3 or wave.shape[1] != model.channels or wave.shape[-1] == 0:
+        raise ValueError(f"expected {model.channels}-channel audio (channels, samples) or "
+                         f"(batch, channels, samples), got shape {tuple(wave.shape)}")
+    return wave, single
+
+
+def _unbatch(wave: Tensor, single: bool) -> Tensor:
+    return (wave[0] if single else wave).cpu()
+
+
+def _noise_like(x: Tensor, generator: torch.Generator) -> Tensor:
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
