@@ -1,0 +1,228 @@
+"""Commands that run a model: generate, extend, inpaint, outpaint, transfer, interpolate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cadenza.cli.app import app
+from cadenza.plan import STRATEGIES
+from cadenza.version import __version__
+
+
+@app.command()
+def generate(
+    model: Path = typer.Option(None, help="A trained model folder or a shipped model's name "
+                               "(default: the shipped piano, tiny-piano-mel)."),
+    seconds: float = typer.Option(4.0, help="Length of each clip."),
+    batch: int = typer.Option(1, help="How many clips."),
+    seed: int = typer.Option(0, help="The same seed gives the same audio."),
+    steps: int = typer.Option(None, help="Sampler steps (default: the model's)."),
+    sampler: str = typer.Option(None, help="Sampler name (default: the model's); see `methods`."),
+    out: Path = typer.Option(Path("cadenza-out"), help="Folder for the wavs and generate.json."),
+) -> None:
+    """Generate unconditional audio with a trained model."""
+    import time
+
+    from cadenza import tasks
+    from cadenza.atomic import write_json
+    from cadenza.data import audio
+    from cadenza.pipeline import load, model_folder
+
+    model = model_folder(model)
+    if seconds <= 0 or batch < 1:
+        raise ValueError("--seconds must be positive and --batch at least 1")
+    pipeline = load(model)
+    plan = pipeline.plan(None, sampler, steps)
+    started = time.perf_counter()
+    waves = tasks.generate(pipeline, seconds, batch, seed=seed, plan=plan, progress=True)
+    elapsed = time.perf_counter() - started
+    paths = [
+        str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
+        for i, wave in enumerate(waves)
+    ]
+    write_json(out / "generate.json", {
+        "task": "generate", "model": str(model), "seconds": seconds, "batch": batch,
+        "seed": seed, "plan": plan.record(), "files": paths,
+        "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
+    })
+    typer.echo("\n".join(paths))
+
+
+# ---------------------------------------------------------------------------- editing
+# The editing commands share their options; each one is a thin call of a cadenza.tasks function.
+
+MODEL = typer.Option(None, help="A trained model folder or a shipped model's name (default: "
+                     "the shipped piano, tiny-piano-mel).")
+SEED = typer.Option(0, help="The same seed gives the same audio.")
+STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
+SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
+STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
+                        "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (RePaint's "
+                        "fidelity at about 1/6 of its cost; sets its own sampler and steps "
+                        "unless given), interp (interpolation guidance) or project (the known "
+                        "audio pasted into each denoised estimate).")
+JUMP_LENGTH = typer.Option(None, help="repaint: steps between jumps back up (default: "
+                           f"{STRATEGIES['repaint']['jump_length']}; repaint-fast "
+                           f"{STRATEGIES['repaint-fast']['jump_length']}).")
+RESAMPLE = typer.Option(None, help="repaint: passes over each jump (default: "
+                        f"{STRATEGIES['repaint']['resample']}; repaint-fast "
+                        f"{STRATEGIES['repaint-fast']['resample']}).")
+LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the published one) or "
+                            f"linear (default: {STRATEGIES['interp']['lambda_curve']}).")
+STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
+                                  "1 starts from noise, small stays close to the input.")
+
+
+def _strategy_options(strategy: str, jump_length: int | None, resample: int | None,
+                      lambda_curve: str | None) -> dict:
+    """The options the user gave that apply to ``strategy`` (the plan fills in the rest)."""
+    given = {"jump_length": jump_length, "resample": resample, "lambda_curve": lambda_curve}
+    applies = STRATEGIES.get(strategy, {})
+    return {key: value for key, value in given.items() if value is not None and key in applies}
+
+
+def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
+              choices: dict, settings: dict) -> None:
+    """Load the model, resolve its plan from ``choices`` (strategy, sampler, steps, strategy
+    options), read ``inputs`` at its rate, run ``cadenza.tasks.<task>`` with the plan and
+    ``settings``, write the wav and, beside it, a .json record holding the plan verbatim."""
+    import time
+
+    import torch
+
+    from cadenza import tasks
+    from cadenza.atomic import write_json
+    from cadenza.data import audio
+    from cadenza.pipeline import load, model_folder
+
+    if out.suffix.lower() != ".wav":
+        raise ValueError(f"--out must name a .wav file, got {out}")
+    for path in inputs:  # a wrong file fails before the model loads
+        audio.info(path)
+    model = model_folder(model)
+    started = time.perf_counter()
+    pipeline = load(model)
+    plan = pipeline.plan(**choices)
+    waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
+                                         channels=pipeline.channels)[0]) for path in inputs]
+    loaded = time.perf_counter()
+    run = {"seed": seed, "plan": plan, "progress": True, **settings}
+    if task == "extend":  # streamed: hours of audio never sit in memory
+        chunks = tasks.extend_chunks(pipeline, waves[0][None], **run)
+        with audio.open_wav(out, pipeline.sample_rate, pipeline.channels) as append:
+            for chunk in chunks:
+                append(chunk[0].numpy())
+    else:
+        audio.write(out, getattr(tasks, task)(pipeline, *waves, **run).numpy(),
+                    pipeline.sample_rate)
+    finished = time.perf_counter()
+    write_json(out.with_suffix(".json"), {
+        "task": task, "model": str(model), "seed": seed, "plan": plan.record(), **settings,
+        "inputs": [str(path) for path in inputs],
+        "input_seconds": [round(wave.shape[-1] / pipeline.sample_rate, 6) for wave in waves],
+        "output": str(out),
+        "output_seconds": round(audio.info(out).seconds, 6),
+        "timings_seconds": {"load": round(loaded - started, 3),
+                            "run": round(finished - loaded, 3)},
+        "cadenza": __version__,
+    })
+    typer.echo(str(out))
+
+
+def _parse_gaps(text: str) -> list[tuple[float, float]]:
+    try:
+        pairs = [part.split("-") for part in text.split(",") if part.strip()]
+        return [(float(start), float(end)) for start, end in pairs]
+    except ValueError:
+        raise ValueError(f"--gaps takes start-end seconds, comma-separated (e.g. 3-5,6.5-7), "
+                         f"got {text!r}") from None
+
+
+def _edit_choices(strategy: str | None, sampler: str | None, steps: int | None,
+                  jump_length: int | None = None, resample: int | None = None,
+                  lambda_curve: str | None = None) -> dict:
+    options = {} if strategy is None else _strategy_options(strategy, jump_length, resample,
+                                                            lambda_curve)
+    return {"strategy": strategy, "sampler": sampler, "steps": steps, **options}
+
+
+@app.command()
+def extend(
+    prompt: Path = typer.Argument(..., help="Audio to continue."),
+    seconds: float = typer.Option(..., help="Seconds of new audio to add."),
+    out: Path = typer.Option(..., help="The wav to write (streamed; a .json goes beside it)."),
+    window: float = typer.Option(5.0, help="Seconds sampled per pass."),
+    context: float = typer.Option(4.0, help="Seconds of each window that are known audio."),
+    regenerate_context: bool = typer.Option(
+        False, help="Each pass rewrites the last context seconds, crossfaded in (as the "
+                    "long-form extension paper did) instead of keeping them."),
+    crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Continue a piece without length limit, a window at a time."""
+    _run_edit("extend", model, [prompt], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"seconds": seconds, "window_seconds": window, "context_seconds": context,
+               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade})
+
+
+@app.command()
+def inpaint(
+    audio: Path = typer.Argument(..., help="Audio with parts to redo."),
+    gaps: str = typer.Option(..., help="Spans to regenerate, in seconds: 3-5,6.5-7."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Regenerate spans of a recording; everything outside them is kept."""
+    _run_edit("inpaint", model, [audio], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"gaps": _parse_gaps(gaps)})
+
+
+@app.command()
+def outpaint(
+    audio: Path = typer.Argument(..., help="Audio to add to."),
+    seconds: float = typer.Option(..., help="Seconds of new audio."),
+    side: str = typer.Option("after", help="after or before the audio."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
+    lambda_curve: str = LAMBDA_CURVE,
+) -> None:
+    """Add new audio before or after a recording, in one pass."""
+    _run_edit("outpaint", model, [audio], out, seed,
+              _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
+              {"seconds": seconds, "side": side})
+
+
+@app.command()
+def transfer(
+    audio: Path = typer.Argument(..., help="Audio to restyle."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    strength: float = STRENGTH,
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+) -> None:
+    """Audio-to-audio: noise a recording part-way and let the model redo it (SDEdit)."""
+    _run_edit("transfer", model, [audio], out, seed, _edit_choices(None, sampler, steps),
+              {"strength": strength})
+
+
+@app.command()
+def interpolate(
+    a: Path = typer.Argument(..., help="First audio (ratio 0)."),
+    b: Path = typer.Argument(..., help="Second audio (ratio 1)."),
+    out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
+    ratio: float = typer.Option(0.5, help="Where between A (0) and B (1)."),
+    mode: str = typer.Option("slerp", help="slerp or linear mixing of the noisy encodings."),
+    strength: float = STRENGTH,
+    model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+) -> None:
+    """Blend two recordings (cropped to the shorter one) through the model."""
+    _run_edit("interpolate", model, [a, b], out, seed, _edit_choices(None, sampler, steps),
+              {"ratio": ratio, "strength": strength, "mode": mode})
