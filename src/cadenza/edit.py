@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from cadenza.plan import EDIT_SAMPLER, JUMP_LENGTH, LAMBDA_CURVE, RESAMPLE
 from cadenza.sampling import SAMPLERS, Denoise, Step, sample, start_noise
 
 STRATEGIES = ("replace", "repaint", "interp", "project")
@@ -49,7 +50,7 @@ def seed_interp_lambda(index: int, steps: int) -> float:
     return ((0.3704 * math.e) ** (0.5 * index) - 1) ** 4
 
 
-def interp_lambda(progress: float, curve: str = "seed") -> float:
+def interp_lambda(progress: float, curve: str = LAMBDA_CURVE) -> float:
     """The interpolation weight of the model's own state at ``progress`` in [0, 1] (1 = last step).
 
     ``seed`` is seed 003's curve as a function of progress: exactly its values at 200 steps, the
@@ -77,8 +78,8 @@ def _lambda_schedule(curve: str | Callable[[float], float], steps: int) -> list[
 
 def repaint_path(
     steps: int,
-    jump_length: int = 10,
-    resample: int = 10,
+    jump_length: int = JUMP_LENGTH,
+    resample: int = RESAMPLE,
     allowed: Callable[[int], bool] | None = None,
 ) -> list[int]:
     """RePaint's walk over schedule indices (0 = noisiest, ``steps`` = the end of the schedule).
@@ -110,8 +111,8 @@ def repaint_path(
 
 def repaint_model_calls(
     steps: int,
-    jump_length: int = 10,
-    resample: int = 10,
+    jump_length: int = JUMP_LENGTH,
+    resample: int = RESAMPLE,
     allowed: Callable[[int], bool] | None = None,
 ) -> int:
     """Model calls of RePaint with a one-call-per-step sampler."""
@@ -161,16 +162,16 @@ def inpaint(
     mask: Tensor,
     sigmas: Tensor,
     *,
-    sampler: str = "ddpm",
+    sampler: str = EDIT_SAMPLER,
     strategy: str = "replace",
     generator: torch.Generator | None = None,
     sigma_data: float = 0.0,
     start: Tensor | None = None,
     verbatim: bool = True,
-    jump_length: int = 10,
-    resample: int = 10,
+    jump_length: int = JUMP_LENGTH,
+    resample: int = RESAMPLE,
     resample_band: tuple[float, float] | None = None,
-    lambda_curve: str | Callable[[float], float] = "seed",
+    lambda_curve: str | Callable[[float], float] = LAMBDA_CURVE,
     callback: Callable[[Step], None] | None = None,
     progress: bool = False,
     **sampler_options,
@@ -190,7 +191,7 @@ def inpaint(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of "
-                         f"{', '.join(STRATEGIES)} (or repaint-fast, through a pipeline's tasks)")
+                         f"{', '.join(STRATEGIES)} (or repaint-fast, through cadenza.tasks)")
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}")
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64).cpu()

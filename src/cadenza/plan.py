@@ -28,15 +28,21 @@ FAST_REPAINT_SAMPLER = "dpmpp_2m_sde"
 FAST_REPAINT_STEPS = 50
 """``repaint-fast`` runs its own sampler and steps unless the caller names them."""
 
+JUMP_LENGTH = 10
+RESAMPLE = 10
+"""RePaint (Lugmayr et al. 2022): jump back ``jump_length`` steps, ``resample`` passes."""
+
+LAMBDA_CURVE = "seed"
+"""Interpolation guidance's lambda curve: the one published with it."""
+
 STRATEGIES: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "replace": {},
-    # RePaint (Lugmayr et al. 2022): jump back ``jump_length`` steps, ``resample`` passes.
-    "repaint": {"jump_length": 10, "resample": 10},
+    "repaint": {"jump_length": JUMP_LENGTH, "resample": RESAMPLE},
     # RePaint's fidelity at about a sixth of its model calls (benchmarks/RESULTS.md, editing):
     # short jumps, more passes, and only where sigma lies between 0.01 and 1 sigma_data, the
     # noise levels where resampling pays.
     "repaint-fast": {"jump_length": 4, "resample": 16, "resample_band": (0.01, 1.0)},
-    "interp": {"lambda_curve": "seed"},
+    "interp": {"lambda_curve": LAMBDA_CURVE},
     "project": {},
 })
 """Each editing strategy with its default options; ``resample_band`` is in units of the

@@ -22,6 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from cadenza.integrator_weights import exponential_lagrange_weights, unipc_weights
+from cadenza.plan import SAMPLER
 
 Denoise = Callable[[Tensor, Tensor], Tensor]
 StepHook = Callable[[Tensor, int, Tensor], Tensor]
@@ -386,7 +387,7 @@ def sample(
     denoiser: Denoise,
     x: Tensor,
     sigmas: Tensor,
-    method: str = "deis",
+    method: str = SAMPLER,
     *,
     generator: torch.Generator | None = None,
     noise: NoiseSource | None = None,
