@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -49,8 +50,8 @@ def trained(corpus):
 def test_a_tiny_diffwave_drives_its_loss_far_below_the_start(corpus, tmp_path):
     """With the seed's DDPM objective, whose eps loss starts at the noise's variance."""
     preset = load_preset("tiny-diffwave-piano", TINY)
-    preset["representation"]["scale"] = 1.0
-    preset["objective"] = {"name": "ddpm", "betas": "linear", "timesteps": 200}
+    preset = replace(preset, representation={**preset.representation, "scale": 1.0},
+                     objective={"name": "ddpm", "betas": "linear", "timesteps": 200})
     train(preset, corpus, tmp_path, progress=False)
     losses = [row["loss"] for row in read_log(tmp_path)]
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
@@ -71,11 +72,11 @@ def test_the_edm_preset_learns_too(trained):
 def test_the_exported_pipeline_loads_and_generates_reproducibly(trained):
     _, model = trained
     pipeline = cadenza.load(model)
-    assert pipeline.sample_rate == 8000 and pipeline.steps == 8
-    first = pipeline.generate(0.5, 2, seed=3)
+    assert pipeline.sample_rate == 8000 and pipeline.defaults.steps == 8
+    first = cadenza.generate(pipeline, 0.5, 2, seed=3)
     assert first.shape == (2, 1, 4000) and torch.isfinite(first).all()
-    assert torch.equal(first, pipeline.generate(0.5, 2, seed=3))
-    assert not torch.equal(first, pipeline.generate(0.5, 2, seed=4))
+    assert torch.equal(first, cadenza.generate(pipeline, 0.5, 2, seed=3))
+    assert not torch.equal(first, cadenza.generate(pipeline, 0.5, 2, seed=4))
 
 
 def test_generate_cli_writes_wavs_and_a_record(trained, tmp_path):
@@ -87,7 +88,7 @@ def test_generate_cli_writes_wavs_and_a_record(trained, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "generate.json").read_text())
-    assert record["steps"] == 4 and len(record["files"]) == 2
+    assert record["plan"]["steps"] == 4 and len(record["files"]) == 2
     assert all((tmp_path / f"clip-0-{i}.wav").exists() for i in range(2))
 
 
@@ -139,7 +140,7 @@ def test_the_vocos_preset_learns_and_decodes_a_mel_pipeline(corpus, tmp_path):
     vocos = load_vocoder(folder)
     from cadenza.representations import representation
 
-    mel = representation(**preset["representation"])
+    mel = representation(**preset.representation)
     wave = torch.randn(1, 1, 4000) * 0.1
     mel.fit([wave])
     pipeline = Pipeline(mel, torch.nn.Identity(), "edm", {}, 1.0, vocoder=vocos)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -176,8 +177,7 @@ def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):
 def test_msanii_preset_trains_with_the_seeds_adam_beta1(tmp_path):
     from cadenza.presets import load_preset
 
-    training = load_preset("msanii-mel")["training"]
-    config = TrainConfig.from_dict({**training, "steps": 1, "mixed_precision": "no"})
+    config = replace(load_preset("msanii-mel").training, steps=1, mixed_precision="no")
     trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
                       progress=False)
     assert trainer.optimizer.param_groups[0]["betas"] == (0.5, 0.999)

@@ -9,6 +9,7 @@ weights as a pipeline folder ``out/model`` that ``cadenza.load`` reads.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from cadenza.data.dataset import Manifest, RandomCrops, scan, split
 from cadenza.objectives import objective as build_objective
 from cadenza.pipeline import Pipeline
 from cadenza.plan import Plan
+from cadenza.presets import Preset
 from cadenza.representations import Representation
 from cadenza.representations import representation as build_representation
+from cadenza.settings import DataSettings, TrainConfig
 from cadenza.tasks import generate
-from cadenza.trainer import TrainConfig, Trainer
+from cadenza.trainer import Trainer
 
 
 class VocoderObjective:
@@ -73,9 +76,13 @@ VOCODER_OBJECTIVES = {"vocoder": VocoderObjective, "vocos": VocosObjective}
 """Objectives that train a vocoder (mel -> audio) rather than a diffusion model."""
 
 
-def _dataset(preset: dict, data: Path, rep: Representation):
-    """(dataset, representation, facts): a cache's chunks, or random crops of recordings."""
-    settings = preset["data"]
+def training_dataset(data: Path, rep: Representation, settings: DataSettings,
+                     config: TrainConfig) -> tuple[Any, Representation, dict[str, Any]]:
+    """(dataset, representation, facts): a cache's chunks, or random crops of recordings.
+
+    ``config``'s seed chooses the validation recordings and the crops; its steps, batch size
+    and gradient accumulation say how many crops a run draws.
+    """
     if (data / "plan.json").exists():
         from cadenza.data.prepare import CachedChunks
 
@@ -86,24 +93,22 @@ def _dataset(preset: dict, data: Path, rep: Representation):
         return chunks, chunks.representation, {"cache": str(data)}
     manifest_path = data / "manifest.json"
     manifest = Manifest.load(manifest_path) if manifest_path.exists() else scan(
-        data, min_seconds=settings.get("min_seconds", 1.0)
+        data, min_seconds=settings.min_seconds
     )
     if manifest.skipped:
         print(manifest.report())
-    train_entries, validation = split(manifest, settings.get("validation_fraction", 0.1),
-                                      seed=preset["training"].get("seed", 0))
+    train_entries, validation = split(manifest, settings.validation_fraction, seed=config.seed)
     if not train_entries:
         raise ValueError(f"{data}: no usable recordings to train on")
-    training = preset["training"]
     crops = RandomCrops(
         manifest,
         train_entries,
-        seconds=settings["crop_seconds"],
+        seconds=settings.crop_seconds,
         sample_rate=rep.sample_rate,
-        channels=settings.get("channels", 1),
-        length=training["steps"] * training["batch_size"] * training.get("grad_accumulation", 1)
+        channels=settings.channels,
+        length=config.steps * config.batch_size * config.grad_accumulation
         * 1024,  # positional: every example a fresh crop; generous for many processes
-        seed=training.get("seed", 0),
+        seed=config.seed,
     )
     facts = {"recordings": len(train_entries), "validation_recordings": len(validation),
              "hours": sum(e.seconds for e in train_entries) / 3600}
@@ -119,7 +124,7 @@ def _fit_and_measure(rep: Representation, dataset, count: int = 64) -> float:
         return float(rep.encode(examples).float().std())
 
 
-def _on_sample(pipeline_for, out: Path, seconds: float, steps: int):
+def _on_sample(pipeline_for, out: Path, seconds: float, steps: int | None):
     def write_sample(ema_network: nn.Module, step: int) -> None:
         pipeline = pipeline_for(ema_network)
         wave = generate(pipeline, seconds, 1, seed=0, steps=steps)
@@ -133,7 +138,7 @@ def _on_sample(pipeline_for, out: Path, seconds: float, steps: int):
 class _Setup:
     """What a run is built from, made the same way by ``train`` and ``export``."""
 
-    preset: dict[str, Any]
+    preset: Preset
     rep: Representation
     dataset: Any
     facts: dict[str, Any]
@@ -145,20 +150,22 @@ class _Setup:
     vocoder: nn.Module | None
 
     def pipeline_for(self, net: nn.Module) -> Pipeline:
-        sampling = self.preset["sampling"]
-        defaults = Plan(**{key: sampling[key] for key in ("sampler", "steps", "schedule")
-                           if key in sampling})  # the rest: cadenza.plan's defaults
+        sampling = self.preset.sampling
+        chosen = {"sampler": sampling.sampler, "steps": sampling.steps,
+                  "schedule": sampling.schedule}
+        defaults = Plan(**{key: value for key, value in chosen.items()
+                           if value is not None})  # the rest: cadenza.plan's defaults
         return Pipeline(self.rep, net, self.objective_name, self.objective_config,
-                        self.sigma_data, defaults=defaults,
-                        channels=self.preset["data"].get("channels", 1), vocoder=self.vocoder,
-                        describe={"preset": self.preset, "data": self.facts})
+                        self.sigma_data, defaults=defaults, channels=self.preset.data.channels,
+                        vocoder=self.vocoder,
+                        describe={"preset": self.preset.to_dict(), "data": self.facts})
 
 
-def _setup(preset: dict[str, Any], data: Path) -> _Setup:
+def _setup(preset: Preset, data: Path) -> _Setup:
     """Representation (statistics fitted on the seeded first crops), data, objective."""
-    rep = build_representation(**preset["representation"])
-    dataset, rep, facts = _dataset(preset, data, rep)
-    objective_config = dict(preset["objective"])
+    rep = build_representation(**preset.representation)
+    dataset, rep, facts = training_dataset(data, rep, preset.data, preset.training)
+    objective_config = dict(preset.objective)
     objective_name = objective_config.pop("name")
     transform = None
     if objective_name in VOCODER_OBJECTIVES:
@@ -180,32 +187,36 @@ def _setup(preset: dict[str, Any], data: Path) -> _Setup:
     if not math.isfinite(sigma_data) or sigma_data <= 0:
         raise ValueError(f"{data}: the training data has no signal (std {sigma_data})")
     vocoder = None
-    if preset["sampling"].get("vocoder"):  # a trained vocoder folder, to decode mel
+    if preset.sampling.vocoder:  # a trained vocoder folder, to decode mel
         from cadenza.pipeline import load_vocoder
 
-        vocoder = load_vocoder(preset["sampling"]["vocoder"])
+        vocoder = load_vocoder(preset.sampling.vocoder)
     return _Setup(preset, rep, dataset, facts, objective_name, objective_config, objective,
                   transform, sigma_data, vocoder)
 
 
-def train(preset: dict[str, Any], data: str | Path, out: str | Path, *, progress: bool = True):
-    """Train ``preset`` on ``data`` into ``out``; returns the exported pipeline folder."""
+def train(preset: Preset | Mapping[str, Any], data: str | Path, out: str | Path, *,
+          progress: bool = True) -> Path:
+    """Train ``preset`` (a ``Preset``, or its dict form) on ``data`` into ``out``; returns the
+    exported pipeline (or vocoder) folder."""
     from cadenza.networks import network as build_network
 
+    if not isinstance(preset, Preset):
+        preset = Preset.from_dict(preset)
     data, out = Path(data), Path(out)
     setup = _setup(preset, data)
-    config = TrainConfig.from_dict(preset["training"])
+    config = preset.training
     torch.manual_seed(config.seed)  # the initial weights: a fresh run repeats step for step
-    network = build_network(**preset["network"])
-    sampling = preset["sampling"]
+    network = build_network(**preset.network)
     on_sample = None
     if setup.objective_name not in VOCODER_OBJECTIVES and config.sample_every:
-        on_sample = _on_sample(setup.pipeline_for, out, sampling.get("sample_seconds", 2.0),
-                               sampling.get("steps", 10))
+        on_sample = _on_sample(setup.pipeline_for, out, preset.sampling.sample_seconds,
+                               preset.sampling.steps)
     trainer = Trainer(network, setup.objective, setup.dataset, config, out,
                       transform=setup.transform, on_sample=on_sample,
-                      describe={"preset": preset, "data": setup.facts}, progress=progress)
-    write_json(out / "preset.json", preset)
+                      describe={"preset": preset.to_dict(), "data": setup.facts},
+                      progress=progress)
+    write_json(out / "preset.json", preset.to_dict())
     trainer.train()
     if not trainer.accelerator.is_main_process:
         return out / "model"
@@ -228,9 +239,9 @@ def export(run: str | Path, data: str | Path, out: str | Path) -> Path:
     checkpoint = latest_checkpoint(run)
     if checkpoint is None:
         raise ValueError(f"{run}: no checkpoint yet")
-    preset = read_json(run / "preset.json")
+    preset = Preset.from_dict(read_json(run / "preset.json"), source=str(run / "preset.json"))
     setup = _setup(preset, Path(data))
-    network = build_network(**preset["network"])
+    network = build_network(**preset.network)
     network.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
     network.eval()
     if setup.objective_name in VOCODER_OBJECTIVES:
