@@ -188,3 +188,17 @@ def test_a_task_runs_the_plan_it_is_given(pipeline):
 
 def test_the_package_exposes_the_tasks():
     assert cadenza.inpaint is tasks.inpaint and set(cadenza.TASKS) <= set(dir(tasks))
+
+
+def test_generate_brings_each_clip_to_the_loudness_asked_for(pipeline):
+    from cadenza.loudness import integrated_loudness
+
+    gains: list[dict] = []
+    waves = tasks.generate(pipeline, 1.0, 2, steps=STEPS, loudness=-30.0, gains=gains)
+    raw = tasks.generate(pipeline, 1.0, 2, steps=STEPS, loudness=None)
+    assert len(gains) == 2
+    for wave, before, record in zip(waves, raw, gains, strict=True):
+        assert record["target_lufs"] == -30.0 and not record["peak_limited"]
+        level = integrated_loudness(wave.numpy(), pipeline.sample_rate)
+        assert level == pytest.approx(-30, abs=0.01)
+        assert torch.allclose(wave, before * 10 ** (record["gain_db"] / 20), rtol=1e-3, atol=1e-7)

@@ -51,6 +51,7 @@ last one is also ``out/model``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import time
@@ -204,7 +205,8 @@ def student_noise_range(teacher, sigma_max: float | None = None) -> tuple[float,
 def _training_data(pipeline, data: Path, config: TrainConfig, crop_seconds: float | None):
     """(dataset, transform, facts) from a folder of recordings or a cache, as ``train`` reads
     them, with the teacher's data settings (crop length, channels, validation split)."""
-    from cadenza.train import _dataset
+    from cadenza.settings import DataSettings
+    from cadenza.train import training_dataset
 
     preset = pipeline.describe.get("preset", {})
     settings = dict(preset.get("data", {}))
@@ -214,11 +216,10 @@ def _training_data(pipeline, data: Path, config: TrainConfig, crop_seconds: floa
     if "crop_seconds" not in settings:
         raise ValueError("the teacher does not say how long its training crops were; "
                          "give crop_seconds")
-    training = {"steps": config.steps, "batch_size": config.batch_size,
-                "grad_accumulation": config.grad_accumulation,
-                "seed": preset.get("training", {}).get("seed", 0)}  # the teacher's split
-    dataset, rep, facts = _dataset({"data": settings, "training": training}, Path(data),
-                                   pipeline.representation)
+    teacher_seed = preset.get("training", {}).get("seed", TrainConfig.seed)  # the teacher's split
+    dataset, rep, facts = training_dataset(Path(data), pipeline.representation,
+                                           DataSettings.from_dict(settings),
+                                           dataclasses.replace(config, seed=teacher_seed))
     if "cache" in facts:  # encoded already: with the teacher's statistics, or it is not its data
         ours, theirs = pipeline.representation.state_dict(), rep.state_dict()
         if ours.keys() != theirs.keys() or not all(
@@ -304,7 +305,7 @@ def distill(
     check_objective(first.objective_name)
     low, high = student_noise_range(first, sigma_max)
     preset_training = first.describe.get("preset", {}).get("training", {})
-    batch_size = batch_size or preset_training.get("batch_size", 16)
+    batch_size = batch_size or preset_training.get("batch_size", TrainConfig.batch_size)
     settings = {
         "teacher": str(teacher_path.resolve()), "rounds": rounds, "start_steps": start_steps,
         "steps_per_round": steps_per_round,

@@ -48,6 +48,7 @@ class Pipeline:
     sigma_data: float  # std of the training data in the network's space
     defaults: Plan = field(default_factory=Plan)  # the model's own sampler, steps and schedule
     channels: int = 1
+    loudness: float | None = None  # LUFS that generated audio is brought to: the corpus median
     vocoder: nn.Module | None = None
     describe: dict[str, Any] = field(default_factory=dict)  # free-form: how it was made
     sigma_range: tuple[float, float] | None = None  # sampling's; None: the objective's range
@@ -124,6 +125,7 @@ class Pipeline:
                 "steps": self.defaults.steps,
                 "schedule": self.defaults.schedule,
                 "channels": self.channels,
+                **({} if self.loudness is None else {"loudness": self.loudness}),
                 "describe": self.describe,
                 **({} if self.sigma_range is None else {"sigma_range": list(self.sigma_range)}),
                 "cadenza": __version__,
@@ -220,6 +222,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
                       meta.get("schedule", plans.SCHEDULE)),
         # Folders written before channels had their own field kept it in ``describe``.
         channels=int(meta.get("channels", meta.get("describe", {}).get("channels", 1))),
+        loudness=float(meta["loudness"]) if meta.get("loudness") is not None else None,
         vocoder=vocoder,
         describe=meta.get("describe", {}),
         sigma_range=tuple(map(float, meta["sigma_range"])) if meta.get("sigma_range") else None,

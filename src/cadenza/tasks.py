@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from cadenza import edit
+from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
 from cadenza.sampling import Denoise, sample, start_noise
@@ -35,6 +36,7 @@ class Model(Protocol):
     representation: Representation
     sigma_data: float
     channels: int
+    loudness: float | None
 
     @property
     def sample_rate(self) -> int: ...
@@ -50,15 +52,34 @@ class Model(Protocol):
 
 @torch.no_grad()
 def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
-             plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
-    """Unconditional audio ``(batch, channels, round(seconds * sample_rate))``."""
+             plan: Plan | None = None, loudness: float | str | None = "model",
+             gains: list[dict] | None = None, progress: bool = False, **choices: Any) -> Tensor:
+    """Unconditional audio ``(batch, channels, round(seconds * sample_rate))``.
+
+    Each clip is brought to ``loudness`` (LUFS; ``"model"``: the model's own target, the
+    median of its training corpus, if it has one; None: the network's level as it comes) by
+    one gain that keeps its true peak below full scale (:func:`cadenza.loudness.match`); with
+    a list as ``gains``, what was done to each clip is appended to it.
+    """
     plan = _resolved(model, plan, None, choices)
     sigmas = model.sigmas(plan)
     generator = _generator(model, seed)
     x = start_noise(model.shape_for(seconds, batch), float(sigmas[0]),
                     sigma_data=model.sigma_data, generator=generator, device=model.device)
-    return _sample_and_decode(model, plan, x, sigmas, model.representation.samples_for(seconds),
-                              generator, progress)
+    waves = _sample_and_decode(model, plan, x, sigmas, model.representation.samples_for(seconds),
+                               generator, progress)
+    target = model.loudness if loudness == "model" else loudness
+    if target is None:
+        return waves
+    if isinstance(target, str):
+        raise ValueError(f"loudness is a number of LUFS, 'model' or None, got {target!r}")
+    matched = []
+    for wave in waves.numpy():
+        scaled, record = match_loudness(wave, model.sample_rate, float(target))
+        matched.append(torch.from_numpy(scaled))
+        if gains is not None:
+            gains.append({"target_lufs": float(target), **record})
+    return torch.stack(matched)
 
 
 @torch.no_grad()

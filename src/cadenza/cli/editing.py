@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -20,6 +21,10 @@ def generate(
     seed: int = typer.Option(0, help="The same seed gives the same audio."),
     steps: int = typer.Option(None, help="Sampler steps (default: the model's)."),
     sampler: str = typer.Option(None, help="Sampler name (default: the model's); see `methods`."),
+    loudness: str = typer.Option("model", help="Bring each clip to this loudness, in LUFS "
+                                 "(ITU-R BS.1770), keeping 1 dB of true-peak headroom; 'model': "
+                                 "the median of the model's training corpus; 'off': as the "
+                                 "network makes it."),
     out: Path = typer.Option(Path("cadenza-out"), help="Folder for the wavs and generate.json."),
 ) -> None:
     """Generate unconditional audio with a trained model."""
@@ -36,7 +41,9 @@ def generate(
     pipeline = load(model)
     plan = pipeline.plan(None, sampler, steps)
     started = time.perf_counter()
-    waves = tasks.generate(pipeline, seconds, batch, seed=seed, plan=plan, progress=True)
+    gains: list[dict] = []
+    waves = tasks.generate(pipeline, seconds, batch, seed=seed, plan=plan, progress=True,
+                           loudness=_loudness(loudness), gains=gains)
     elapsed = time.perf_counter() - started
     paths = [
         str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
@@ -44,10 +51,24 @@ def generate(
     ]
     write_json(out / "generate.json", {
         "task": "generate", "model": str(model), "seconds": seconds, "batch": batch,
-        "seed": seed, "plan": plan.record(), "files": paths,
+        "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
+        "clipped_samples": int((waves.abs() >= 1).sum()),
         "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
     })
     typer.echo("\n".join(paths))
+
+
+def _loudness(text: str) -> float | str | None:
+    """``--loudness``: a number of LUFS, 'model' or 'off'."""
+    if text in ("model", "off"):
+        return None if text == "off" else text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not -70 <= value <= 0:
+        raise ValueError(f"--loudness takes LUFS between -70 and 0, 'model' or 'off'; got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------------------- editing
