@@ -73,6 +73,7 @@ def test_the_exported_pipeline_loads_and_generates_reproducibly(trained):
     _, model = trained
     pipeline = cadenza.load(model)
     assert pipeline.sample_rate == 8000 and pipeline.defaults.steps == 8
+    assert -40 < pipeline.loudness < -5  # its recordings' median: what generate aims at
     first = cadenza.generate(pipeline, 0.5, 2, seed=3)
     assert first.shape == (2, 1, 4000) and torch.isfinite(first).all()
     assert torch.equal(first, cadenza.generate(pipeline, 0.5, 2, seed=3))

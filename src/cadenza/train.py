@@ -19,7 +19,8 @@ from torch import nn
 
 from cadenza.atomic import write_json
 from cadenza.data import audio
-from cadenza.data.dataset import Manifest, RandomCrops, scan, split
+from cadenza.data.dataset import Entry, Manifest, RandomCrops, scan, split
+from cadenza.loudness import median_loudness
 from cadenza.objectives import objective as build_objective
 from cadenza.pipeline import Pipeline
 from cadenza.plan import Plan
@@ -111,8 +112,20 @@ def training_dataset(data: Path, rep: Representation, settings: DataSettings,
         seed=config.seed,
     )
     facts = {"recordings": len(train_entries), "validation_recordings": len(validation),
-             "hours": sum(e.seconds for e in train_entries) / 3600}
+             "hours": sum(e.seconds for e in train_entries) / 3600,
+             "loudness": _median_loudness(manifest, train_entries, rep.sample_rate)}
     return crops, rep, facts
+
+
+def _median_loudness(manifest: Manifest, entries: list[Entry], sample_rate: int,
+                     count: int = 64) -> float | None:
+    """The training recordings' median loudness (LUFS; up to ``count`` of them, evenly spread):
+    the level the model's generated audio is brought to. None if none can be measured."""
+    chosen = [manifest.absolute(entry) for entry in entries[:: max(1, len(entries) // count)]]
+    try:
+        return round(median_loudness(chosen[:count], sample_rate), 2)
+    except ValueError:
+        return None
 
 
 def _fit_and_measure(rep: Representation, dataset, count: int = 64) -> float:
@@ -157,7 +170,7 @@ class _Setup:
                            if value is not None})  # the rest: cadenza.plan's defaults
         return Pipeline(self.rep, net, self.objective_name, self.objective_config,
                         self.sigma_data, defaults=defaults, channels=self.preset.data.channels,
-                        vocoder=self.vocoder,
+                        loudness=self.facts.get("loudness"), vocoder=self.vocoder,
                         describe={"preset": self.preset.to_dict(), "data": self.facts})
 
 
