@@ -21,7 +21,9 @@ on this polyphonic piano it flags 66% of white noise's frames as voiced and is c
 probability > 0.5, in only about 10% of the corpus's.) Then the steps-study metrics from
 ``benchmarks/steps_study.py``'s ``Scorer``: FAD on ``mel_stats`` with its bootstrap interval,
 FAD with every clip levelled to the reference's loudness, PKID and PIS from the pitch
-classifier, and the clips' loudness.
+classifier, and the clips' loudness: median RMS level (dBFS) and median BS.1770 integrated
+loudness (LUFS, pyloudnorm). A model with a stored loudness target generates at it, as
+``cadenza generate`` does.
 
 And C2ST (``cadenza.metrics.c2st``): the held-out accuracy of a small log-mel CNN telling the
 row's clips from as many train clips, levelled, with its exact interval and cross-entropy in bits.
@@ -55,6 +57,7 @@ from steps_study import Scorer, rms  # noqa: E402
 from cadenza import __version__, tasks  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import ClipSet, load_clips  # noqa: E402
+from cadenza.loudness import integrated_loudness  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
 from cadenza.pipeline import load, model_folder  # noqa: E402
 
@@ -79,8 +82,10 @@ def flatness(clip: np.ndarray) -> float:
 
 def audibility(clips: np.ndarray) -> dict:
     flat = np.array([flatness(clip) for clip in clips])
+    lufs = [integrated_loudness(clip[None], RATE) for clip in clips]
     return {"flatness": float(np.nanmedian(flat)),
-            "flatness_quartiles": [float(q) for q in np.nanpercentile(flat, [25, 75])]}
+            "flatness_quartiles": [float(q) for q in np.nanpercentile(flat, [25, 75])],
+            "loudness_lufs": max(float(np.median(lufs)), -200.0)}
 
 
 @torch.no_grad()
@@ -225,8 +230,8 @@ def report(record: dict) -> None:
              f"{settings['seed']}, against {settings['corpus']}/train; {record['machine']}; "
              f"{record['updated']}.", "",
              "| row | sampler | C2ST [95% CI] (bits) | flatness [quartiles] "
-             "| FAD mel_stats [95% CI] | FAD levelled | PKID | PIS | loudness dB |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| FAD mel_stats [95% CI] | FAD levelled | PKID | PIS | RMS dB | LUFS |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in sorted(record["rows"].items(),
                             key=lambda item: (item[1]["kind"] != "fixed", item[0])):
         sampler = ("-" if row["kind"] == "fixed" else
@@ -239,7 +244,8 @@ def report(record: dict) -> None:
             f"[{_f(row['flatness_quartiles'][0], 2)}, {_f(row['flatness_quartiles'][1], 2)}] | "
             f"{_f(row['fad'])} [{_f(row['fad_low'])}, "
             f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "
-            f"{_f(row['pis'])} | {row['loudness_db']:.1f} |")
+            f"{_f(row['pis'])} | {row['loudness_db']:.1f} | "
+            f"{_f(row.get('loudness_lufs'), 3)} |")
     text = "\n".join(lines) + "\n"
     write_text(RESULTS / f"{record.get('name', 'tiny_models')}.md", text)
     print(text)
