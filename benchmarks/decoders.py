@@ -49,7 +49,8 @@ from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.networks import network  # noqa: E402
 from cadenza.pipeline import load, load_vocoder, model_folder  # noqa: E402
-from cadenza.representations import griffin_lim, representation  # noqa: E402
+from cadenza.representations import representation  # noqa: E402
+from cadenza.spectral import griffin_lim  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 RATE = 16000

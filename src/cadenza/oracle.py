@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from cadenza import plan
 from cadenza.sampling import is_stochastic, sample
 from cadenza.schedules import schedule
 
@@ -321,7 +322,8 @@ def score_sampler(oracle: GaussianOracle, setup: SamplerSetup, model_calls: int)
     }
 
 
-DEFAULT_SETUP = SamplerSetup("deis", "tuned", method_options={"order": 3, "corrector": True})
+DEFAULT_SETUP = SamplerSetup(plan.SAMPLER, plan.SCHEDULE,
+                             method_options={"order": 3, "corrector": True})
 """cadenza's default: DEIS order 3 with the Adams-Moulton corrector on the tuned sigmas."""
 
 REFERENCE_SETUP = SamplerSetup("unipc", "logsnr", sigma_min=0.02, sigma_max=80.0)
