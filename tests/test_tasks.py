@@ -202,3 +202,44 @@ def test_generate_brings_each_clip_to_the_loudness_asked_for(pipeline):
         level = integrated_loudness(wave.numpy(), pipeline.sample_rate)
         assert level == pytest.approx(-30, abs=0.01)
         assert torch.allclose(wave, before * 10 ** (record["gain_db"] / 20), rtol=1e-3, atol=1e-7)
+
+
+@pytest.fixture(scope="module")
+def bach(pipeline) -> torch.Tensor:
+    """Four seconds of a Bach prelude from cadenza's synthesiser, peaking at 0.9: (1, samples)."""
+    from cadenza.data.catalogue import catalogue
+    from cadenza.data.scores import piece_notes
+    from cadenza.data.synth import render_notes
+
+    notes = piece_notes(catalogue()[0], seed=0, piece_seconds=5.0)
+    wave = torch.from_numpy(render_notes(notes, pipeline.sample_rate, seconds=4.0, seed=0)[:1])
+    return 0.9 * wave / wave.abs().max()
+
+
+@pytest.mark.parametrize("strategy", ["replace", "repaint-fast"])
+def test_new_audio_takes_the_loudness_of_its_context_and_never_clips(pipeline, bach, strategy):
+    from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness
+
+    rate = pipeline.sample_rate
+    gains: list[dict] = []
+    result = tasks.inpaint(pipeline, bach, [(1.5, 2.5)], steps=STEPS, gains=gains,
+                           strategy=strategy)
+    assert len(gains) == 1 and gains[0]["matched"]
+    assert 20 * math.log10(float(result.abs().max())) <= max(
+        PEAK_CEILING_DB, 20 * math.log10(float(bach.abs().max()))) + 1e-3
+    gap = result[:, round(1.5 * rate): round(2.5 * rate)].numpy()
+    around = torch.cat([bach[:, :round(1.5 * rate)], bach[:, round(2.5 * rate):]], -1).numpy()
+    difference = integrated_loudness(around, rate) - integrated_loudness(gap, rate)
+    assert abs(difference) < 1.0 or gains[0]["peak_limited"], (difference, gains)
+
+
+def test_extension_keeps_the_prompts_loudness(pipeline):
+    from cadenza.loudness import integrated_loudness
+
+    rate, prompt = pipeline.sample_rate, tone(pipeline, 2.0)
+    gains: list[dict] = []
+    extended = tasks.extend(pipeline, prompt, 2.0, gains=gains, **EXTEND)
+    assert len(gains) == 4 and all(record["matched"] for record in gains)
+    assert gains[0]["start_seconds"] == pytest.approx(2.0, abs=1e-3)
+    new = extended[:, prompt.shape[-1]:].numpy()
+    assert abs(integrated_loudness(new, rate) - integrated_loudness(prompt.numpy(), rate)) < 1.5

@@ -68,6 +68,22 @@ def match(wave: np.ndarray, sample_rate: int, target_lufs: float,
                     "true_peak_db": _rounded(peak + gain_db), "peak_limited": bool(limited)}
 
 
+def level_difference_db(new: np.ndarray, context: np.ndarray, sample_rate: int) -> float | None:
+    """How much louder ``context`` is than ``new`` (both ``(channels, samples)``), in dB: by
+    BS.1770 integrated loudness when both are long enough to measure, else by RMS level (the
+    same measure on both sides). None when either is silent: there is nothing to match."""
+    if min(new.shape[-1], context.shape[-1]) >= math.ceil(BLOCK_SECONDS * sample_rate):
+        levels = integrated_loudness(new, sample_rate), integrated_loudness(context, sample_rate)
+        floor = SILENCE_LUFS
+    else:
+        levels = tuple(10 * math.log10(max(float(np.mean(np.square(np.asarray(side, np.float64)))),
+                                           1e-20)) for side in (new, context))
+        floor = SILENCE_LUFS - 0.691  # the same absolute gate on the unweighted scale
+    if not all(math.isfinite(level) and level > floor for level in levels):
+        return None
+    return levels[1] - levels[0]
+
+
 def median_loudness(paths: Iterable[str | Path], sample_rate: int,
                     seconds: float = 30.0) -> float:
     """The median integrated loudness of recordings (their first ``seconds``, at

@@ -21,13 +21,11 @@ import torch
 from torch import Tensor
 
 from cadenza import edit
+from cadenza.joins import SEAM_SECONDS, fade_in, match_context, mirror_extend, paste
 from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
 from cadenza.sampling import Denoise, sample, start_noise
-
-SEAM_SECONDS = 0.02
-"""Crossfade where decoded audio meets known audio, for representations that lose the phase."""
 
 
 class Model(Protocol):
@@ -85,11 +83,13 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
 @torch.no_grad()
 def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, seed: int = 0,
             plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
-            **choices: Any) -> Tensor:
+            gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """Regenerate the ``gaps`` (``[start, end)`` in seconds) of ``audio``; keep the rest.
 
-    Outside the gaps the result is ``audio`` bit for bit; representations that lose the phase
-    (mel) meet the known audio through a short crossfade inside each gap.
+    Outside the gaps the result is ``audio`` bit for bit; the new audio is brought to the
+    loudness of the audio around it (``gains`` collects what was done, see :func:`fill`), and
+    representations that lose the phase (mel) meet the known audio through a short crossfade
+    inside each gap.
     """
     plan = _resolved(model, plan, strategy, choices)
     wave, single = _as_batch(model, audio)
@@ -100,14 +100,15 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
         if not 0 <= start < end <= seconds:
             raise ValueError(f"gap {start:g}-{end:g} s is empty or outside the clip "
                              f"(0-{seconds:g} s); give start < end inside it")
-    filled = fill(model, plan, wave, gaps, _generator(model, seed), progress=progress)
+    filled = fill(model, plan, wave, gaps, _generator(model, seed), progress=progress,
+                  gains=gains)
     return _unbatch(filled, single)
 
 
 @torch.no_grad()
 def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *, seed: int = 0,
              plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
-             **choices: Any) -> Tensor:
+             gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """``audio`` with ``seconds`` of new audio ``after`` or ``before`` it, kept verbatim: the
     result is ``round(seconds * sample_rate)`` samples longer than ``audio``."""
     plan = _resolved(model, plan, strategy, choices)
@@ -120,7 +121,8 @@ def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *
         model.sample_rate
     canvas = mirror_extend(wave, added, side)
     gap = (known / rate, (known + added) / rate) if side == "after" else (0.0, added / rate)
-    filled = fill(model, plan, canvas, [gap], _generator(model, seed), progress=progress)
+    filled = fill(model, plan, canvas, [gap], _generator(model, seed), progress=progress,
+                  gains=gains)
     return _unbatch(filled, single)
 
 
@@ -145,6 +147,7 @@ def extend_chunks(
     plan: Plan | None = None,
     strategy: str = "replace",
     progress: bool = False,
+    gains: list[dict] | None = None,
     **choices: Any,
 ) -> Iterator[Tensor]:
     """Continue ``prompt`` by ``seconds``, window by window, without limit (seed 003), yielding
@@ -178,7 +181,13 @@ def extend_chunks(
         take = min(window - context, total - done)
         canvas = mirror_extend(tail, window - context, "after")
         if keep_prompt:
-            joined = fill(model, plan, canvas, gap, generator)[..., : context + take]
+            passes: list[dict] = []
+            joined = fill(model, plan, canvas, gap, generator, gains=passes)[..., : context + take]
+            if gains is not None:  # the window's times -> the output's
+                offset = (wave.shape[-1] - context + done) / rate
+                gains += [{**record, "start_seconds": round(record["start_seconds"] + offset, 6),
+                           "end_seconds": round(offset + (context + take) / rate, 6)}
+                          for record in passes]
         else:  # the whole window, context included, crossfaded in over the old context
             regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False)
             length = context + take
@@ -265,16 +274,22 @@ def regenerate(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float,
 
 
 def fill(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
-         generator: torch.Generator, *, progress: bool = False) -> Tensor:
-    """``canvas`` with its ``gaps`` (seconds) regenerated and pasted in; the rest verbatim."""
+         generator: torch.Generator, *, progress: bool = False,
+         gains: list[dict] | None = None) -> Tensor:
+    """``canvas`` with its ``gaps`` (seconds) regenerated and pasted in; the rest verbatim.
+
+    The new audio in each gap is first brought to the loudness of the known audio around it
+    (:func:`match_context`); with a list as ``gains``, one record per clip and gap is appended.
+    """
     decoded = regenerate(model, plan, canvas, gaps, generator, progress=progress)
     rate = model.sample_rate
     # A waveform model's output already joins its known samples; only a decoded phase
     # (Griffin-Lim, vocoder) differs from the original's and needs a crossfade.
     fade = 0 if model.representation.kind == "waveform" else round(SEAM_SECONDS * rate)
+    spans = [(round(start * rate), round(end * rate)) for start, end in gaps]
+    decoded = match_context(decoded, canvas, spans, rate, gains)
     gain = torch.zeros(canvas.shape[-1], dtype=canvas.dtype, device=canvas.device)
-    for start, end in gaps:
-        first, last = round(start * rate), round(end * rate)
+    for first, last in spans:
         length = min(fade, (last - first) // 2)
         # No crossfade where the gap meets the clip's edge: there is nothing to join.
         rising = fade_in(last - first, length if first > 0 else 0, canvas)
@@ -291,37 +306,6 @@ def remaining_schedule(model: Model, plan: Plan, strength: float) -> Tensor:
     sigmas = model.sigmas(plan)
     count = len(sigmas) - 1
     return sigmas[min(round((1 - strength) * count), count - 1):]
-
-
-def fade_in(length: int, fade: int, like: Tensor) -> Tensor:
-    """Gain of the incoming signal: rises from 0 to 1 over the first ``fade`` of ``length``
-    samples (a sine, so that with the outgoing gain sqrt(1 - g^2) the power stays constant:
-    decoded and original phases are unrelated), then stays exactly 1."""
-    gain = torch.ones(length, dtype=like.dtype, device=like.device)
-    if fade > 0:
-        angles = torch.linspace(0, math.pi / 2, fade + 2, dtype=torch.float64)[1:-1]
-        gain[:fade] = torch.sin(angles).to(gain)
-    return gain
-
-
-def paste(base: Tensor, new: Tensor, gain: Tensor) -> Tensor:
-    """``new`` over ``base`` with ``gain`` per sample (equal-power); ``base`` exact where gain 0."""
-    mixed = base * torch.sqrt(1 - gain**2) + new * gain
-    return torch.where(gain == 0, base, torch.where(gain == 1, new, mixed))
-
-
-def mirror_extend(wave: Tensor, samples: int, side: str) -> Tensor:
-    """``wave`` extended by ``samples`` on ``side``: its mirror image, then zeros.
-
-    The mirror continues the known audio smoothly, so the frames next to a gap encode as they
-    would at a clip's edge (the STFT pads by reflection too) and the seam's crossfade starts
-    from something continuous with the known side.
-    """
-    if side == "before":
-        return mirror_extend(wave.flip(-1), samples, "after").flip(-1)
-    mirror = wave.flip(-1)[..., 1: samples + 1]
-    zeros = wave.new_zeros(*wave.shape[:-1], samples - mirror.shape[-1])
-    return torch.cat([wave, mirror, zeros], dim=-1)
 
 
 def slerp(a: Tensor, b: Tensor, ratio: float) -> Tensor:

@@ -1,0 +1,89 @@
+"""Joining new audio to known audio: the mirror that pads a gap, equal-power crossfades, and
+loudness matched to the audio around a gap."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from cadenza.loudness import PEAK_CEILING_DB, level_difference_db
+
+SEAM_SECONDS = 0.02
+"""Crossfade where decoded audio meets known audio, for representations that lose the phase."""
+
+CONTEXT_SECONDS = 3.0
+"""New audio is matched to the loudness of the known audio this close to it, on either side."""
+
+MAX_MATCH_DB = 24.0
+"""The most a gap's loudness is changed: a near-silent gap is not raised into loud noise."""
+
+
+def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]], rate: int,
+                  gains: list[dict] | None = None) -> Tensor:
+    """``decoded`` with each span ``[first, last)`` (samples) scaled to the loudness of the known
+    audio of ``canvas`` within ``CONTEXT_SECONDS`` of it, at most ``MAX_MATCH_DB`` either way
+    and never above ``PEAK_CEILING_DB``. The gain ramps in from 1 over ``SEAM_SECONDS`` where
+    the span meets known audio, so a waveform model's sample-exact join stays a join."""
+    known = torch.ones(canvas.shape[-1], dtype=torch.bool)
+    for first, last in spans:
+        known[first:last] = False
+    reach, ramp = round(CONTEXT_SECONDS * rate), max(1, round(SEAM_SECONDS * rate))
+    ceiling = 10 ** (PEAK_CEILING_DB / 20)
+    out = decoded.clone()
+    for index in range(canvas.shape[0]):
+        for first, last in spans:
+            near = torch.zeros_like(known)
+            near[max(0, first - reach): last + reach] = True
+            context = canvas[index][:, (near & known).to(canvas.device)].cpu().numpy()
+            new = decoded[index, :, first:last]
+            difference = level_difference_db(new.cpu().numpy(), context, rate)
+            gain_db = 0.0 if difference is None else max(-MAX_MATCH_DB,
+                                                         min(MAX_MATCH_DB, difference))
+            peak = float(new.abs().max())
+            limited = peak * 10 ** (gain_db / 20) > ceiling
+            if limited:
+                gain_db = 20 * math.log10(ceiling / peak)
+            length = min(ramp, (last - first) // 2)
+            rising = fade_in(last - first, length if first > 0 else 0, new)
+            falling = fade_in(last - first, length if last < canvas.shape[-1] else 0, new).flip(0)
+            envelope = 1 + (10 ** (gain_db / 20) - 1) * torch.minimum(rising, falling)
+            out[index, :, first:last] = new * envelope
+            if gains is not None:
+                gains.append({"clip": index, "start_seconds": round(first / rate, 6),
+                              "end_seconds": round(last / rate, 6),
+                              "gain_db": round(gain_db, 3), "matched": difference is not None,
+                              "peak_limited": bool(limited)})
+    return out
+
+
+def fade_in(length: int, fade: int, like: Tensor) -> Tensor:
+    """Gain of the incoming signal: rises from 0 to 1 over the first ``fade`` of ``length``
+    samples (a sine, so that with the outgoing gain sqrt(1 - g^2) the power stays constant:
+    decoded and original phases are unrelated), then stays exactly 1."""
+    gain = torch.ones(length, dtype=like.dtype, device=like.device)
+    if fade > 0:
+        angles = torch.linspace(0, math.pi / 2, fade + 2, dtype=torch.float64)[1:-1]
+        gain[:fade] = torch.sin(angles).to(gain)
+    return gain
+
+
+def paste(base: Tensor, new: Tensor, gain: Tensor) -> Tensor:
+    """``new`` over ``base`` with ``gain`` per sample (equal-power); ``base`` exact where gain 0."""
+    mixed = base * torch.sqrt(1 - gain**2) + new * gain
+    return torch.where(gain == 0, base, torch.where(gain == 1, new, mixed))
+
+
+def mirror_extend(wave: Tensor, samples: int, side: str) -> Tensor:
+    """``wave`` extended by ``samples`` on ``side``: its mirror image, then zeros.
+
+    The mirror continues the known audio smoothly, so the frames next to a gap encode as they
+    would at a clip's edge (the STFT pads by reflection too) and the seam's crossfade starts
+    from something continuous with the known side.
+    """
+    if side == "before":
+        return mirror_extend(wave.flip(-1), samples, "after").flip(-1)
+    mirror = wave.flip(-1)[..., 1: samples + 1]
+    zeros = wave.new_zeros(*wave.shape[:-1], samples - mirror.shape[-1])
+    return torch.cat([wave, mirror, zeros], dim=-1)
