@@ -92,6 +92,8 @@ RESAMPLE = typer.Option(None, help="repaint: passes over each jump (default: "
                         f"{STRATEGIES['repaint-fast']['resample']}).")
 LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the published one) or "
                             f"linear (default: {STRATEGIES['interp']['lambda_curve']}).")
+RATE = typer.Option(None, help="Sample rate of the output (default: the input's).")
+CHANNELS = typer.Option(None, help="Channels of the output (default: the input's).")
 STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
                                   "1 starts from noise, small stays close to the input.")
 
@@ -105,15 +107,18 @@ def _strategy_options(strategy: str, jump_length: int | None, resample: int | No
 
 
 def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
-              choices: dict, settings: dict) -> None:
+              choices: dict, settings: dict, rate: int | None = None,
+              channels: int | None = None) -> None:
     """Load the model, resolve its plan from ``choices`` (strategy, sampler, steps, strategy
-    options), read ``inputs`` at its rate, run ``cadenza.tasks.<task>`` with the plan and
-    ``settings``, write the wav and, beside it, a .json record holding the plan verbatim."""
+    options), run ``cadenza.tasks.<task>`` with the plan and ``settings`` on ``inputs`` at the
+    model's rate, and write the wav in the first input's format (or ``rate`` / ``channels``)
+    with its known samples as they were, and beside it a .json record holding the plan
+    verbatim, both formats and what was done to the new audio's level."""
     import time
 
-    import torch
+    import numpy as np
 
-    from cadenza import tasks
+    from cadenza import conform, tasks
     from cadenza.atomic import write_json
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
@@ -122,34 +127,77 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
         raise ValueError(f"--out must name a .wav file, got {out}")
     for path in inputs:  # a wrong file fails before the model loads
         audio.info(path)
+    user = conform.format_of(str(inputs[0]), rate, channels)
     model = model_folder(model)
     started = time.perf_counter()
     pipeline = load(model)
     plan = pipeline.plan(**choices)
-    waves = [torch.from_numpy(audio.load(path, pipeline.sample_rate,
-                                         channels=pipeline.channels)[0]) for path in inputs]
+    originals = [audio.load(path) for path in inputs]  # (wave, rate) as the files hold them
+    waves = [conform.to_model(wave, native, pipeline.sample_rate, pipeline.channels)
+             for wave, native in originals]
+    bases = [audio.load(path, user.sample_rate, channels=user.channels)[0] for path in inputs]
     loaded = time.perf_counter()
+    gains: list[dict] = []
     run = {"seed": seed, "plan": plan, "progress": True, **settings}
+    if task in ("extend", "inpaint", "outpaint"):
+        run["gains"] = gains
+    done: dict = {}
     if task == "extend":  # streamed: hours of audio never sit in memory
+        keep = bases[0]
+        if not settings["keep_prompt"]:  # the prompt's last context is made anew
+            keep = keep[:, : keep.shape[-1] - round(settings["context_seconds"]
+                                                    * user.sample_rate)]
+        added = bases[0].shape[-1] + round(settings["seconds"] * user.sample_rate) \
+            - keep.shape[-1]
         chunks = tasks.extend_chunks(pipeline, waves[0][None], **run)
-        with audio.open_wav(out, pipeline.sample_rate, pipeline.channels) as append:
-            for chunk in chunks:
-                append(chunk[0].numpy())
+        clipped = 0
+        with audio.open_wav(out, user.sample_rate, user.channels, user.subtype) as append:
+            for piece in conform.stream_to_user(chunks, pipeline.sample_rate, keep, user, added):
+                clipped += int((np.abs(piece) >= 1.0).sum())
+                append(piece)
+        done = {"clipped_samples": clipped}
     else:
-        audio.write(out, getattr(tasks, task)(pipeline, *waves, **run).numpy(),
-                    pipeline.sample_rate)
+        made = getattr(tasks, task)(pipeline, *waves, **run)
+        base, regions = _timeline(task, bases, user.sample_rate, settings)
+        result, done = conform.to_user(made, pipeline.sample_rate, base, user, regions)
+        audio.write(out, result, user.sample_rate, user.subtype)
     finished = time.perf_counter()
+    output = audio.info(out)
     write_json(out.with_suffix(".json"), {
         "task": task, "model": str(model), "seed": seed, "plan": plan.record(), **settings,
         "inputs": [str(path) for path in inputs],
-        "input_seconds": [round(wave.shape[-1] / pipeline.sample_rate, 6) for wave in waves],
+        "input_formats": [{"sample_rate": native, "channels": wave.shape[0],
+                           "seconds": round(wave.shape[-1] / native, 6)}
+                          for wave, native in originals],
+        "model_format": {"sample_rate": pipeline.sample_rate, "channels": pipeline.channels},
         "output": str(out),
-        "output_seconds": round(audio.info(out).seconds, 6),
+        "output_format": {**user.record(), "seconds": round(output.seconds, 6)},
+        "output_seconds": round(output.seconds, 6),
+        "loudness_matching": gains, **done,
         "timings_seconds": {"load": round(loaded - started, 3),
                             "run": round(finished - loaded, 3)},
         "cadenza": __version__,
     })
     typer.echo(str(out))
+
+
+def _timeline(task: str, bases: list, rate: int, settings: dict) -> tuple:
+    """The user's audio on the output's time line, and the regions (seconds) the model made."""
+    from cadenza import conform
+
+    wave = bases[0]
+    seconds = wave.shape[-1] / rate
+    if task == "inpaint":
+        return wave, settings["gaps"]
+    if task == "outpaint":
+        added = round(settings["seconds"] * rate)
+        if settings.get("side", "after") == "before":
+            return conform.placed(wave, before=added), [(0.0, added / rate)]
+        return conform.placed(wave, after=added), [(seconds, (wave.shape[-1] + added) / rate)]
+    if task == "interpolate":  # cropped to the shorter clip, all of it made
+        length = min(base.shape[-1] for base in bases)
+        return wave[:, :length], [(0.0, length / rate)]
+    return wave, [(0.0, seconds)]  # transfer: all of it made
 
 
 def _parse_gaps(text: str) -> list[tuple[float, float]]:
@@ -181,6 +229,7 @@ def extend(
                     "long-form extension paper did) instead of keeping them."),
     crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    rate: int = RATE, channels: int = CHANNELS,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
@@ -188,7 +237,8 @@ def extend(
     _run_edit("extend", model, [prompt], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"seconds": seconds, "window_seconds": window, "context_seconds": context,
-               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade})
+               "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade},
+              rate=rate, channels=channels)
 
 
 @app.command()
@@ -197,13 +247,15 @@ def inpaint(
     gaps: str = typer.Option(..., help="Spans to regenerate, in seconds: 3-5,6.5-7."),
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    rate: int = RATE, channels: int = CHANNELS,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
     """Regenerate spans of a recording; everything outside them is kept."""
     _run_edit("inpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
-              {"gaps": _parse_gaps(gaps)})
+              {"gaps": _parse_gaps(gaps)},
+              rate=rate, channels=channels)
 
 
 @app.command()
@@ -213,13 +265,15 @@ def outpaint(
     side: str = typer.Option("after", help="after or before the audio."),
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    rate: int = RATE, channels: int = CHANNELS,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
     """Add new audio before or after a recording, in one pass."""
     _run_edit("outpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
-              {"seconds": seconds, "side": side})
+              {"seconds": seconds, "side": side},
+              rate=rate, channels=channels)
 
 
 @app.command()
@@ -228,10 +282,12 @@ def transfer(
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     strength: float = STRENGTH,
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    rate: int = RATE, channels: int = CHANNELS,
 ) -> None:
     """Audio-to-audio: noise a recording part-way and let the model redo it (SDEdit)."""
     _run_edit("transfer", model, [audio], out, seed, _edit_choices(None, sampler, steps),
-              {"strength": strength})
+              {"strength": strength},
+              rate=rate, channels=channels)
 
 
 @app.command()
@@ -243,7 +299,9 @@ def interpolate(
     mode: str = typer.Option("slerp", help="slerp or linear mixing of the noisy encodings."),
     strength: float = STRENGTH,
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
+    rate: int = RATE, channels: int = CHANNELS,
 ) -> None:
     """Blend two recordings (cropped to the shorter one) through the model."""
     _run_edit("interpolate", model, [a, b], out, seed, _edit_choices(None, sampler, steps),
-              {"ratio": ratio, "strength": strength, "mode": mode})
+              {"ratio": ratio, "strength": strength, "mode": mode},
+              rate=rate, channels=channels)

@@ -1,0 +1,156 @@
+"""The user's audio format around the model's: the user's audio goes to the model at the model's
+rate and channels, and comes back at the user's, with every known sample untouched.
+
+A model works at its own rate and channel count (16 kHz mono for the shipped piano). An edit
+must not hand a 44.1 kHz stereo master back as 16 kHz mono: only the regions the model made
+are converted (soxr, then the same audio in every channel) and joined to the user's own
+samples with a short equal-power crossfade inside each region; everywhere else the output is
+the input, sample for sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile
+import soxr
+import torch
+
+from cadenza.data import audio
+from cadenza.joins import SEAM_SECONDS, fade_in, mirror_extend, paste
+from cadenza.loudness import PEAK_CEILING_DB
+
+
+@dataclass(frozen=True)
+class Format:
+    """A sample rate and channel count, and the wav subtype that keeps samples exact."""
+
+    sample_rate: int
+    channels: int
+    subtype: str = "float"
+
+    def record(self) -> dict:
+        return {"sample_rate": self.sample_rate, "channels": self.channels,
+                "subtype": self.subtype}
+
+
+def format_of(path: str, sample_rate: int | None = None, channels: int | None = None) -> Format:
+    """The format of the audio file at ``path`` (or the rate and channels asked for instead),
+    with a wav subtype that holds its decoded samples exactly: 16- or 24-bit PCM for PCM
+    files of that depth, float for everything else (float, lossy codecs)."""
+    header = audio.info(path)
+    depth = {"PCM_16": "pcm16", "PCM_24": "pcm24"}.get(soundfile.info(str(path)).subtype,
+                                                       "float")
+    return Format(sample_rate or header.sample_rate, channels or header.channels, depth)
+
+
+def to_model(wave: np.ndarray, rate: int, model_rate: int, model_channels: int) -> torch.Tensor:
+    """User audio ``(channels, samples)`` at ``rate`` as the model takes it."""
+    wave = audio.to_channels(np.asarray(wave, dtype=np.float32), model_channels)
+    if rate != model_rate:
+        wave = audio.resample(wave, rate, model_rate)
+    return torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+
+
+def to_user(made: torch.Tensor, model_rate: int, base: np.ndarray, user: Format,
+            regions: Iterable[tuple[float, float]]) -> tuple[np.ndarray, dict]:
+    """The output in the user's format: ``base`` (the user's audio placed on the output's time
+    line, ``(channels, samples)`` at ``user.sample_rate``) with each region ``[start, end)``
+    (seconds) taken from ``made`` (the model's output over the same time line), resampled and
+    copied to every channel. Regions that meet known audio start and end with a crossfade of
+    ``SEAM_SECONDS`` inside them; the made audio is scaled down if it would pass the
+    true-peak ceiling. Returns the output and what was done."""
+    rate, length = user.sample_rate, base.shape[-1]
+    converted = _converted(made, model_rate, user, length)
+    out, gains = base.copy(), []
+    for start, end in regions:
+        first, last = round(start * rate), min(round(end * rate), length)
+        span = converted[:, first:last]
+        gain = _headroom(span)
+        gains.append(round(20 * np.log10(gain), 3) if gain < 1 else 0.0)
+        fade = min(round(SEAM_SECONDS * rate), (last - first) // 2)
+        weight = torch.minimum(
+            fade_in(last - first, fade if first > 0 else 0, torch.empty(0, dtype=torch.float64)),
+            fade_in(last - first, fade if last < length else 0,
+                    torch.empty(0, dtype=torch.float64)).flip(0)).numpy()
+        old = torch.from_numpy(base[:, first:last].astype(np.float64))
+        new = torch.from_numpy(span.astype(np.float64) * gain)
+        out[:, first:last] = paste(old, new, torch.from_numpy(weight)).numpy().astype(base.dtype)
+    return out, {"headroom_gains_db": gains,
+                 "clipped_samples": int((np.abs(out) >= 1.0).sum())}
+
+
+def placed(wave: np.ndarray, before: int = 0, after: int = 0) -> np.ndarray:
+    """``wave`` on a longer time line: ``before`` samples ahead of it and ``after`` behind it,
+    filled with its mirror image (what the model's own padding does), so a crossfade into a
+    new region starts from something continuous with the user's audio."""
+    tensor = torch.from_numpy(np.ascontiguousarray(wave))
+    if after:
+        tensor = mirror_extend(tensor, after, "after")
+    if before:
+        tensor = mirror_extend(tensor, before, "before")
+    return tensor.numpy()
+
+
+def stream_to_user(chunks: Iterator[torch.Tensor], model_rate: int, prompt: np.ndarray,
+                   user: Format, added: int) -> Iterator[np.ndarray]:
+    """An extension streamed in the user's format, ``(channels, n)`` pieces: ``prompt`` (the
+    user's audio) as it is, then ``added`` new samples: the model's chunks beyond the prompt,
+    resampled as one stream (hours of audio never sit in memory) and copied to every channel,
+    the first of them crossfading from the prompt's mirror image. ``chunks`` are the model's
+    ``(1, channels, n)`` pieces of prompt and continuation (``cadenza.tasks.extend_chunks``);
+    the stream runs over the prompt too, so its filter starts on real audio."""
+    known = prompt.shape[-1]
+    fade = min(round(SEAM_SECONDS * user.sample_rate), added)
+    mirror = placed(prompt, after=fade)[:, known:]
+    rising = fade_in(fade, fade, torch.empty(0, dtype=torch.float64)).numpy()
+    stream = soxr.ResampleStream(model_rate, user.sample_rate, 1, dtype="float32",
+                                 quality="VHQ")
+    yield prompt
+    seen = done = 0  # resampled samples seen; new samples written
+    for piece, last in _chunks_then_end(chunks):
+        out = stream.resample_chunk(piece[0].float().mean(dim=0).numpy(), last=last)
+        skip, seen = max(0, known - seen), seen + out.size
+        out = out[skip:][: added - done]
+        if out.size == 0:
+            continue
+        new = np.repeat(out[None], user.channels, axis=0).astype(prompt.dtype)
+        if done < fade:
+            count = min(fade - done, out.size)
+            weight = rising[done: done + count]
+            new[:, :count] = (mirror[:, done: done + count] * np.sqrt(1 - weight**2)
+                              + new[:, :count] * weight)
+        done += out.size
+        yield new
+    if done < added:  # the resampled length can fall a sample short of the exact count
+        yield np.zeros((user.channels, added - done), dtype=prompt.dtype)
+
+
+def _chunks_then_end(chunks: Iterator[torch.Tensor]) -> Iterator[tuple[torch.Tensor, bool]]:
+    previous = None
+    for chunk in chunks:
+        if previous is not None:
+            yield previous, False
+        previous = chunk
+    if previous is not None:
+        yield previous, True
+
+
+def _converted(made: torch.Tensor, model_rate: int, user: Format, length: int) -> np.ndarray:
+    """The model's ``(channels, samples)`` output at the user's rate, length and channels."""
+    wave = made.float().mean(dim=0, keepdim=True).numpy()  # one signal, placed in every channel
+    if model_rate != user.sample_rate:
+        wave = audio.resample(wave, model_rate, user.sample_rate)
+    wave = wave[:, :length]
+    if wave.shape[-1] < length:
+        wave = np.pad(wave, ((0, 0), (0, length - wave.shape[-1])))
+    return np.repeat(wave, user.channels, axis=0)
+
+
+def _headroom(span: np.ndarray) -> float:
+    """The gain (at most 1) that keeps ``span`` under the ceiling after resampling."""
+    peak = float(np.abs(span).max()) if span.size else 0.0
+    ceiling = 10 ** (PEAK_CEILING_DB / 20)
+    return min(1.0, ceiling / peak) if peak > 0 else 1.0
