@@ -243,3 +243,30 @@ def test_extension_keeps_the_prompts_loudness(pipeline):
     assert gains[0]["start_seconds"] == pytest.approx(2.0, abs=1e-3)
     new = extended[:, prompt.shape[-1]:].numpy()
     assert abs(integrated_loudness(new, rate) - integrated_loudness(prompt.numpy(), rate)) < 1.5
+
+
+CALLS = {
+    "generate": lambda p, x, **kw: tasks.generate(p, 0.5, **kw),
+    "replace": lambda p, x, **kw: tasks.inpaint(p, x, [(0.5, 1.0)], **kw),
+    "repaint": lambda p, x, **kw: tasks.inpaint(p, x, [(0.5, 1.0)], strategy="repaint",
+                                                jump_length=2, resample=2, **kw),
+    "repaint-fast": lambda p, x, **kw: tasks.outpaint(p, x, 0.5, strategy="repaint-fast", **kw),
+    "extend": lambda p, x, **kw: tasks.extend(p, x, 1.0, window_seconds=1.5,
+                                              context_seconds=1.0, **kw),
+    "transfer": lambda p, x, **kw: tasks.transfer(p, x, 0.5, **kw),
+}
+
+
+@pytest.mark.parametrize("task", CALLS)
+def test_one_progress_bar_whose_total_is_every_model_call(pipeline, task, monkeypatch):
+    """The bar's total is known before the first call and is exactly what runs."""
+    bars = []
+    close = tasks.CallBar.__exit__
+
+    def seen(bar, *exc):
+        bars.append((bar.bar.n, bar.bar.total))
+        return close(bar, *exc)
+
+    monkeypatch.setattr(tasks.CallBar, "__exit__", seen)
+    CALLS[task](pipeline, tone(pipeline), steps=STEPS, progress=True)
+    assert len(bars) == 1 and bars[0][0] == bars[0][1] > 0, bars

@@ -19,13 +19,14 @@ from typing import Any, Protocol
 
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from cadenza import edit
 from cadenza.joins import SEAM_SECONDS, fade_in, match_context, mirror_extend, paste
 from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
-from cadenza.sampling import Denoise, sample, start_noise
+from cadenza.sampling import Denoise, model_calls, sample, start_noise
 
 
 class Model(Protocol):
@@ -64,8 +65,10 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
     generator = _generator(model, seed)
     x = start_noise(model.shape_for(seconds, batch), float(sigmas[0]),
                     sigma_data=model.sigma_data, generator=generator, device=model.device)
-    waves = _sample_and_decode(model, plan, x, sigmas, model.representation.samples_for(seconds),
-                               generator, progress)
+    with CallBar(expected_calls(plan, sigmas, model.sigma_data), progress) as bar:
+        waves = _sample_and_decode(model, plan, x, sigmas,
+                                   model.representation.samples_for(seconds), generator,
+                                   bar.counted(model.denoiser()))
     target = model.loudness if loudness == "model" else loudness
     if target is None:
         return waves
@@ -100,8 +103,9 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
         if not 0 <= start < end <= seconds:
             raise ValueError(f"gap {start:g}-{end:g} s is empty or outside the clip "
                              f"(0-{seconds:g} s); give start < end inside it")
-    filled = fill(model, plan, wave, gaps, _generator(model, seed), progress=progress,
-                  gains=gains)
+    with CallBar(expected_calls(plan, model.sigmas(plan), model.sigma_data), progress) as bar:
+        filled = fill(model, plan, wave, gaps, _generator(model, seed), gains=gains,
+                      denoiser=bar.counted(model.denoiser()))
     return _unbatch(filled, single)
 
 
@@ -121,8 +125,9 @@ def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *
         model.sample_rate
     canvas = mirror_extend(wave, added, side)
     gap = (known / rate, (known + added) / rate) if side == "after" else (0.0, added / rate)
-    filled = fill(model, plan, canvas, [gap], _generator(model, seed), progress=progress,
-                  gains=gains)
+    with CallBar(expected_calls(plan, model.sigmas(plan), model.sigma_data), progress) as bar:
+        filled = fill(model, plan, canvas, [gap], _generator(model, seed), gains=gains,
+                      denoiser=bar.counted(model.denoiser()))
     return _unbatch(filled, single)
 
 
@@ -175,21 +180,36 @@ def extend_chunks(
         raise ValueError(f"the prompt is {wave.shape[-1] / rate:.2f} s; extend needs at least "
                          f"context_seconds = {context_seconds:g} s of prompt")
     generator, gap = _generator(model, seed), [(context / rate, window / rate)]
+    passes = math.ceil(total / (window - context))
+    with CallBar(passes * expected_calls(plan, model.sigmas(plan), model.sigma_data),
+                 progress) as bar:
+        yield from _extension(model, plan, wave, total, context, window, fade, keep_prompt,
+                              generator, gap, gains, bar.counted(model.denoiser()))
+
+
+def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int, window: int,
+               fade: int, keep_prompt: bool, generator: torch.Generator,
+               gap: list[tuple[float, float]], gains: list[dict] | None,
+               denoiser: Denoise) -> Iterator[Tensor]:
+    """The window-by-window loop of :func:`extend_chunks`, its arguments checked."""
+    rate = model.sample_rate
     yield wave[..., :-context].cpu()
     tail, done = wave[..., -context:], 0
     while done < total:
         take = min(window - context, total - done)
         canvas = mirror_extend(tail, window - context, "after")
         if keep_prompt:
-            passes: list[dict] = []
-            joined = fill(model, plan, canvas, gap, generator, gains=passes)[..., : context + take]
+            records: list[dict] = []
+            joined = fill(model, plan, canvas, gap, generator, gains=records,
+                          denoiser=denoiser)[..., : context + take]
             if gains is not None:  # the window's times -> the output's
                 offset = (wave.shape[-1] - context + done) / rate
                 gains += [{**record, "start_seconds": round(record["start_seconds"] + offset, 6),
                            "end_seconds": round(offset + (context + take) / rate, 6)}
-                          for record in passes]
+                          for record in records]
         else:  # the whole window, context included, crossfaded in over the old context
-            regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False)
+            regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False,
+                                     denoiser=denoiser)
             length = context + take
             joined = paste(canvas[..., :length], regenerated[..., :length],
                            fade_in(length, fade, canvas))
@@ -212,7 +232,9 @@ def transfer(model: Model, audio: Tensor, strength: float, *, seed: int = 0,
     generator = _generator(model, seed)
     encoded = model.representation.encode(wave)
     x = encoded + float(sigmas[0]) * _noise_like(encoded, generator)
-    result = _sample_and_decode(model, plan, x, sigmas, wave.shape[-1], generator, progress)
+    with CallBar(expected_calls(plan, sigmas, model.sigma_data), progress) as bar:
+        result = _sample_and_decode(model, plan, x, sigmas, wave.shape[-1], generator,
+                                    bar.counted(model.denoiser()))
     return _unbatch(result, single)
 
 
@@ -243,16 +265,55 @@ def interpolate(model: Model, audio_a: Tensor, audio_b: Tensor, ratio: float, *,
     noise = float(sigmas[0]) * _noise_like(encoded_a, generator)
     mix = slerp if mode == "slerp" else torch.lerp
     x = mix(encoded_a + noise, encoded_b + noise, ratio)
-    result = _sample_and_decode(model, plan, x, sigmas, length, generator, progress)
+    with CallBar(expected_calls(plan, sigmas, model.sigma_data), progress) as bar:
+        result = _sample_and_decode(model, plan, x, sigmas, length, generator,
+                                    bar.counted(model.denoiser()))
     return _unbatch(result, single)
 
 
 # ------------------------------------------------------------------ shared by the tasks
 
 
+class CallBar:
+    """One progress bar over every model call of a task: its total, rate and time left."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = tqdm(total=total, unit="call", desc="model calls", disable=not enabled,
+                        leave=False)
+
+    def __enter__(self) -> CallBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def counted(self, denoiser: Denoise) -> Denoise:
+        def counting(x: Tensor, sigma: Tensor) -> Tensor:
+            out = denoiser(x, sigma)
+            self.bar.update(1)
+            return out
+
+        return counting
+
+
+def expected_calls(plan: Plan, sigmas: Tensor, sigma_data: float) -> int:
+    """Model calls of one sampling pass of ``plan`` over ``sigmas`` (RePaint's walk included)."""
+    steps = len(sigmas) - 1
+    calls = model_calls(plan.sampler, steps)
+    if plan.strategy not in ("repaint", "repaint-fast"):
+        return calls
+    band, allowed = plan.options.get("resample_band"), None
+    if band is not None:
+        low, high = (sigma_data * value for value in band)
+        allowed = lambda index: low <= float(sigmas[index]) <= high  # noqa: E731
+    walked = edit.repaint_model_calls(steps, plan.options["jump_length"],
+                                      plan.options["resample"], allowed)
+    return round(walked * calls / steps)
+
+
 def regenerate(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
                generator: torch.Generator, *, verbatim: bool = True,
-               progress: bool = False) -> Tensor:
+               denoiser: Denoise | None = None) -> Tensor:
     """Decoded ``canvas`` with the frames under ``gaps`` (seconds) sampled, the rest known.
 
     A gap ``[a, b)`` covers frames ``floor(a * fps)`` to ``ceil(b * fps)``: every frame whose
@@ -267,21 +328,21 @@ def regenerate(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float,
     if options.get("resample_band") is not None:  # sigma_data units -> sigmas
         options["resample_band"] = tuple(model.sigma_data * v for v in options["resample_band"])
     strategy = "repaint" if plan.strategy == "repaint-fast" else plan.strategy
-    x = edit.inpaint(model.denoiser(), reference, known, model.sigmas(plan),
+    x = edit.inpaint(denoiser or model.denoiser(), reference, known, model.sigmas(plan),
                      sampler=plan.sampler, strategy=strategy, generator=generator,
-                     sigma_data=model.sigma_data, verbatim=verbatim, progress=progress, **options)
+                     sigma_data=model.sigma_data, verbatim=verbatim, **options)
     return model.decode(x.float(), canvas.shape[-1])
 
 
 def fill(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
-         generator: torch.Generator, *, progress: bool = False,
-         gains: list[dict] | None = None) -> Tensor:
+         generator: torch.Generator, *, gains: list[dict] | None = None,
+         denoiser: Denoise | None = None) -> Tensor:
     """``canvas`` with its ``gaps`` (seconds) regenerated and pasted in; the rest verbatim.
 
     The new audio in each gap is first brought to the loudness of the known audio around it
     (:func:`match_context`); with a list as ``gains``, one record per clip and gap is appended.
     """
-    decoded = regenerate(model, plan, canvas, gaps, generator, progress=progress)
+    decoded = regenerate(model, plan, canvas, gaps, generator, denoiser=denoiser)
     rate = model.sample_rate
     # A waveform model's output already joins its known samples; only a decoded phase
     # (Griffin-Lim, vocoder) differs from the original's and needs a crossfade.
@@ -336,9 +397,8 @@ def _resolved(model: Model, plan: Plan | None, strategy: str | None,
 
 
 def _sample_and_decode(model: Model, plan: Plan, x: Tensor, sigmas: Tensor, samples: int,
-                       generator: torch.Generator, progress: bool) -> Tensor:
-    x = sample(model.denoiser(), x, sigmas, plan.sampler, generator=generator,
-               progress=progress, **plan.options)
+                       generator: torch.Generator, denoiser: Denoise) -> Tensor:
+    x = sample(denoiser, x, sigmas, plan.sampler, generator=generator, **plan.options)
     return model.decode(x.float(), samples).cpu()
 
 
