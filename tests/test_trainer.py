@@ -158,6 +158,16 @@ def test_callbacks_see_every_step_and_can_stop_the_run(tmp_path):
     assert latest_checkpoint(tmp_path).name == "step-0000002"  # called after the checkpoint
 
 
+def test_a_cpu_budget_stops_the_run_with_a_checkpoint(tmp_path):
+    """Equal-budget comparisons: the run ends, saved, once it has used its CPU minutes."""
+    config = TrainConfig(steps=10_000, batch_size=4, checkpoint_every=0, log_every=10,
+                         max_cpu_minutes=0.01)
+    result = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                     progress=False).train()
+    assert 1 <= result["step"] < 10_000
+    assert latest_checkpoint(tmp_path).name == f"step-{result['step']:07d}"
+
+
 def test_nan_losses_are_skipped_reported_and_stop_the_run(tmp_path):
     class Exploding(SmallConv):
         def forward(self, x, c_noise):

@@ -50,6 +50,7 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 0  # 0: never
     max_bad_steps: int = 5
+    max_cpu_minutes: float = 0.0  # stop (checkpoint and export) after this much CPU; 0: never
     num_workers: int = 0
 
     @classmethod

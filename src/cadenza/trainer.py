@@ -326,7 +326,7 @@ class Trainer:
         batches = self._micro_batches()
         bar = tqdm(total=config.steps, initial=self.step, desc="training", unit="step",
                    disable=not self.progress, dynamic_ncols=True)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         self.model.train()
         try:
             while self.step < config.steps:
@@ -401,6 +401,12 @@ class Trainer:
                 if (config.sample_every and self.step % config.sample_every == 0
                         and self.on_sample is not None and accelerator.is_main_process):
                     self.on_sample(self.ema_network(), self.step)
+                # CPU time, not wall time: runs compared on equal budgets stay equal when
+                # other work shares the machine.
+                if (config.max_cpu_minutes and self._any(
+                        time.process_time() - cpu_started >= 60 * config.max_cpu_minutes)):
+                    tqdm.write(f"step {self.step}: {config.max_cpu_minutes:g} CPU minutes spent")
+                    break
         except KeyboardInterrupt:
             self.flush_log()
             self.save_checkpoint()
