@@ -53,13 +53,14 @@ def evaluate(
     metrics (the content of ``metrics.json``). See ``cadenza.measure`` for what is measured.
     Third-party embedder names raise ``ThirdPartyModelError`` before any file is read.
     ``classifiers=False`` skips PIS, IIS, PKID and IKID (see ``measure``). ``embedder`` may
-    be the path of a TorchScript embedding model that expects audio at ``embedder_rate``.
+    be the path of a ``torch.export`` program (``.pt2``) or a TorchScript embedding model that
+    expects audio at ``embedder_rate``.
     """
     started = time.perf_counter()
     if sample_rate <= 0 or clip_seconds <= 0:
         raise ValueError("sample_rate and clip_seconds must be positive")
-    torchscript = Path(embedder).suffix.lower() in embedder_registry.TORCHSCRIPT_SUFFIXES
-    options = {"model_rate": embedder_rate} if torchscript else {"sample_rate": sample_rate}
+    model_file = Path(embedder).suffix.lower() in embedder_registry.MODEL_FILE_SUFFIXES
+    options = {"model_rate": embedder_rate} if model_file else {"sample_rate": sample_rate}
     model = embedder_registry.embedder(embedder, **options)  # fails early
     folders = {"generated": generated_dir, "reference": reference_dir, "train": train_dir}
     sets = {name: load_clips(folder, sample_rate, clip_seconds, name=name, progress=progress)

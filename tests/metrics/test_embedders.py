@@ -77,3 +77,35 @@ def test_a_torchscript_export_is_an_embedder_from_a_local_file(tmp_path):
     with pytest.raises(ThirdPartyModelError, match="not a TorchScript model"):
         (tmp_path / "broken.pt").write_bytes(b"not a model")
         embedder(str(tmp_path / "broken.pt"))
+
+
+def test_a_torch_export_program_is_an_embedder_from_a_local_file(tmp_path):
+    import torch
+
+    class FrameStats(torch.nn.Module):  # a tiny stand-in for an exported embedding model
+        def forward(self, clips: torch.Tensor) -> torch.Tensor:
+            frames = clips.reshape(clips.shape[0], -1, 400)
+            return torch.stack([frames.std(-1), frames.abs().amax(-1)], -1)  # (n, frames, 2)
+
+    example = (torch.zeros(3, 8000),)
+    dynamic = tmp_path / "dynamic.pt2"
+    torch.export.save(torch.export.export(
+        FrameStats(), example, dynamic_shapes=({0: torch.export.Dim("batch")},)), dynamic)
+    fixed = tmp_path / "fixed.pt2"  # batch 3 and 8000 samples frozen in by the export
+    torch.export.save(torch.export.export(FrameStats(), example), fixed)
+
+    clips = np.random.default_rng(0).standard_normal((5, 8000)) * np.arange(1, 6)[:, None]
+    for path in (dynamic, fixed):
+        model = embedder(str(path), model_rate=8000)
+        assert isinstance(model, Embedder) and model.sample_rate == 8000
+        embeddings = model(clips)  # 5 clips: the fixed batch of 3 runs as 3 + (2 padded)
+        assert embeddings.shape == (5, 2)
+        assert np.allclose(embeddings[:, 0], np.arange(1, 6), rtol=0.1)  # std of each clip
+    assert embedder("clap", path=str(dynamic)).name == "clap"
+    with pytest.raises(ThirdPartyModelError, match="exactly 8000 samples"):
+        embedder(str(fixed), model_rate=8000)(clips[:, :4000])
+    (tmp_path / "broken.pt2").write_bytes(b"not a model")
+    with pytest.raises(ThirdPartyModelError, match=r"not a torch\.export program"):
+        embedder(str(tmp_path / "broken.pt2"))
+    with pytest.raises(ThirdPartyModelError, match=r"no such torch\.export file"):
+        embedder(str(tmp_path / "missing.pt2"))

@@ -17,9 +17,10 @@ def eval_(
     train: Path = typer.Option(None, help="Training audio: adds copy (memorisation) detection."),
     embedder: str = typer.Option("mel_stats", help="Embedding for FAD / KID: mel_stats, "
                                  "classifier (the pitch classifier's), or the path of a "
-                                 "TorchScript export of VGGish, PANNs, CLAP, ... (never "
-                                 "downloaded)."),
-    embedder_rate: int = typer.Option(16000, help="Sample rate a TorchScript embedder expects."),
+                                 "torch.export program (.pt2) or TorchScript file (.pt) of "
+                                 "VGGish, PANNs, CLAP, ... (never downloaded)."),
+    embedder_rate: int = typer.Option(16000, help="Sample rate an embedder file (.pt2, .pt) "
+                                                  "expects."),
     out: Path = typer.Option(Path("cadenza-eval"), help="Folder for metrics.json and report.html."),
     seconds: float = typer.Option(4.0, help="Clip length: files are cut into clips this long."),
     rate: int = typer.Option(16000, help="Sample rate the audio is resampled to."),

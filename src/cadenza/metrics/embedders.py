@@ -164,41 +164,57 @@ EMBEDDERS: dict[str, Callable[..., Embedder]] = {"mel_stats": MelStats, "classif
 
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript")
+EXPORT_SUFFIXES = (".pt2",)  # torch.export.save's archives
+MODEL_FILE_SUFFIXES = TORCHSCRIPT_SUFFIXES + EXPORT_SUFFIXES
 
 
-class TorchScriptEmbedder:
-    """Any embedding model exported to TorchScript, loaded from a local file: the way to use
+class TorchModelEmbedder:
+    """An embedding model saved from PyTorch, loaded from a local file: the way to use
     VGGish, PANNs, CLAP's audio tower or EnCodec's encoder without cadenza knowing their code.
 
     The model takes float32 clips ``(n, samples)`` at ``sample_rate`` and returns ``(n, dim)``,
     or ``(n, frames, dim)``, which is averaged over frames (as FAD does with VGGish frames).
-    Export it once where the model's own package is installed, e.g.
-    ``torch.jit.trace(wrapper, example).save("vggish.pt")``.
+    Subclasses load the file into ``self.model`` (a callable on a tensor); ``batch`` is the
+    number of clips the model must be given at once, when its export fixed it.
     """
+
+    kind = "PyTorch"
 
     def __init__(self, path: str | os.PathLike, sample_rate: int = 16000, *,
                  name: str | None = None, batch_size: int = 16):
-        import torch
-
         path = Path(path)
         if not path.is_file():
-            raise ThirdPartyModelError(f"{path}: no such TorchScript file")
-        try:
-            self.model = torch.jit.load(str(path), map_location="cpu").eval()
-        except (RuntimeError, ValueError) as error:
-            raise ThirdPartyModelError(f"{path}: not a TorchScript model ({error})") from None
-        self.name = name or f"torchscript:{path.stem}"
+            raise ThirdPartyModelError(f"{path}: no such {self.kind} file")
+        self.path = path
+        self.name = name or f"{self.kind.lower().replace(' ', '_')}:{path.stem}"
         self.sample_rate = int(sample_rate)
         self.batch_size = batch_size
+        self.batch: int | None = None  # set by a loader whose model takes a fixed batch
+        self.samples: int | None = None  # likewise for a fixed clip length
+        self.model: Callable = self.load(path)
+
+    def load(self, path: Path) -> Callable:
+        raise NotImplementedError
 
     def __call__(self, clips: np.ndarray) -> np.ndarray:
         import torch
 
         clips = np.asarray(clips, dtype=np.float32)
+        if self.samples is not None and clips.shape[-1] != self.samples:
+            raise ThirdPartyModelError(
+                f"{self.name}: the export takes clips of exactly {self.samples} samples "
+                f"({self.samples / self.sample_rate:g} s at {self.sample_rate} Hz), got "
+                f"{clips.shape[-1]}; export it with a dynamic length or choose that clip length")
+        size = self.batch or self.batch_size
         parts = []
         with torch.no_grad():
-            for start in range(0, len(clips), self.batch_size):
-                out = self.model(torch.from_numpy(clips[start:start + self.batch_size]))
+            for start in range(0, len(clips), size):
+                chunk = clips[start:start + size]
+                count = len(chunk)
+                if self.batch is not None and count < size:  # a fixed batch: pad, then drop
+                    chunk = np.concatenate([chunk, np.zeros((size - count, *chunk.shape[1:]),
+                                                            dtype=np.float32)])
+                out = self.model(torch.from_numpy(chunk))[:count]
                 out = out.double().numpy()
                 parts.append(out.mean(axis=1) if out.ndim == 3 else out)
         embeddings = np.concatenate(parts)
@@ -209,15 +225,68 @@ class TorchScriptEmbedder:
         return embeddings
 
     def __repr__(self) -> str:
-        return f"TorchScriptEmbedder({self.name!r}, sample_rate={self.sample_rate})"
+        return f"{type(self).__name__}({self.name!r}, sample_rate={self.sample_rate})"
+
+
+class TorchScriptEmbedder(TorchModelEmbedder):
+    """A TorchScript export (``torch.jit.trace(wrapper, example).save("vggish.pt")``); kept
+    while torch still loads TorchScript (deprecated since torch 2.13: prefer ``.pt2``)."""
+
+    kind = "TorchScript"
+
+    def load(self, path: Path) -> Callable:
+        import torch
+
+        try:
+            return torch.jit.load(str(path), map_location="cpu").eval()
+        except (RuntimeError, ValueError) as error:
+            raise ThirdPartyModelError(f"{path}: not a TorchScript model ({error})") from None
+
+
+class ExportedProgramEmbedder(TorchModelEmbedder):
+    """A ``torch.export`` program (``.pt2``), e.g.
+    ``torch.export.save(torch.export.export(wrapper, (example,), dynamic_shapes=...), "m.pt2")``.
+
+    Export the batch (and clip length) dimension as dynamic (``torch.export.Dim``); a program
+    exported with a fixed batch is fed batches of that size (the last one zero-padded), and
+    one with a fixed length refuses clips of another length with a message saying so.
+    """
+
+    kind = "torch.export"
+
+    def load(self, path: Path) -> Callable:
+        import zipfile
+
+        import torch
+
+        # torch.export.load logs a long traceback before raising on a non-archive: check first.
+        if not zipfile.is_zipfile(path):
+            raise ThirdPartyModelError(f"{path}: not a torch.export program (not a .pt2 archive)")
+        try:
+            program = torch.export.load(str(path))
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise ThirdPartyModelError(
+                f"{path}: not a torch.export program ({error})") from None
+        inputs = [node for node in program.graph.nodes if node.op == "placeholder"
+                  and node.name in program.graph_signature.user_inputs]
+        if len(inputs) != 1:
+            raise ThirdPartyModelError(
+                f"{path}: the program takes {len(inputs)} inputs; an embedder takes one, the "
+                "clips (n, samples)")
+        shape = getattr(inputs[0].meta.get("val"), "shape", ())
+        if len(shape) == 2:  # a plain int is a dimension fixed at export, a SymInt is dynamic
+            self.batch = shape[0] if isinstance(shape[0], int) else None
+            self.samples = shape[1] if isinstance(shape[1], int) else None
+        return program.module()
 
 
 def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoReturn:
     """A third-party embedding model (VGGish, CLAP, PANNs, EnCodec); never downloaded.
 
-    Such models load only from a TorchScript export on disk (``TorchScriptEmbedder``); cadenza
-    has no adapter for their native weight files or for ``fadtk``, so for anything else this
-    raises ``ThirdPartyModelError`` with what to do instead: export the model to TorchScript,
+    Such models load only from a ``torch.export`` program (``.pt2``) or a TorchScript export
+    on disk (``embedder_file``); cadenza has no adapter for their native weight files or for
+    ``fadtk``, so for anything else this raises ``ThirdPartyModelError`` with what to do
+    instead: export the model with ``torch.export`` (or TorchScript),
     compute the embeddings with the model's own package and pass the arrays to the metrics, or
     implement the ``Embedder`` protocol around the model.
     """
@@ -232,7 +301,8 @@ def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoR
         "weights path or through fadtk. "
         + ("fadtk is installed, but cadenza has no fadtk adapter yet. " if fadtk
            else "fadtk is not installed. ")
-        + "Export the model to TorchScript and give the file's path (--embedder model.pt), or "
+        + "Export the model with torch.export (or TorchScript) and give the file's path "
+        "(--embedder model.pt2 or model.pt), or "
         "compute the embeddings with the model's own package from local weights and pass "
         "the (n, dim) arrays to cadenza.metrics (fad, kid, ...), or wrap the model in a class "
         "with name, sample_rate and __call__(clips) -> (n, dim) (the Embedder protocol). "
@@ -240,23 +310,32 @@ def third_party(path: str | os.PathLike | None, model: str | None = None) -> NoR
     )
 
 
+def embedder_file(path: str | os.PathLike, sample_rate: int = 16000, *,
+                  name: str | None = None) -> TorchModelEmbedder:
+    """The embedding model saved at ``path``: a ``.pt2`` is a ``torch.export`` program, any
+    other suffix a TorchScript file."""
+    if Path(path).suffix.lower() in EXPORT_SUFFIXES:
+        return ExportedProgramEmbedder(path, sample_rate, name=name)
+    return TorchScriptEmbedder(path, sample_rate, name=name)
+
+
 def embedder(name: str, **options) -> Embedder:
     """An embedder by name: ``mel_stats`` (options go to ``MelStats``), ``classifier`` (options
     go to ``ClassifierEmbedder``: ``target="pitch"`` or ``"instrument"``, ``path`` of a
     classifier folder, default the shipped one, ``sample_rate`` of the clips); the path of a
-    TorchScript file (``.pt``, ``.ts``, ...; option ``model_rate``, the rate it expects,
-    default 16000) is a ``TorchScriptEmbedder``; third-party names (``vggish``, ``clap``,
-    ``panns``, ``encodec``) need their TorchScript export as option ``path``, else
-    ``third_party`` explains."""
+    ``torch.export`` program (``.pt2``) or a TorchScript file (``.pt``, ``.ts``, ...) is an
+    ``embedder_file`` (option ``model_rate``, the rate it expects, default 16000);
+    third-party names (``vggish``, ``clap``, ``panns``, ``encodec``) need such a file as
+    option ``path``, else ``third_party`` explains."""
     key = name.lower()
     if key in EMBEDDERS:
         return EMBEDDERS[key](**options)
-    if Path(name).suffix.lower() in TORCHSCRIPT_SUFFIXES:
-        return TorchScriptEmbedder(name, options.get("model_rate", 16000))
+    if Path(name).suffix.lower() in MODEL_FILE_SUFFIXES:
+        return embedder_file(name, options.get("model_rate", 16000))
     if key in THIRD_PARTY_MODELS:
         path = options.get("path")
-        if path is not None and Path(path).suffix.lower() in TORCHSCRIPT_SUFFIXES:
-            return TorchScriptEmbedder(path, options.get("model_rate", 16000), name=key)
+        if path is not None and Path(path).suffix.lower() in MODEL_FILE_SUFFIXES:
+            return embedder_file(path, options.get("model_rate", 16000), name=key)
         return third_party(path, model=key)
     raise ValueError(
         f"unknown embedder {name!r}; choose {', '.join((*EMBEDDERS, *THIRD_PARTY_MODELS))}"
