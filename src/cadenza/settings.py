@@ -1,18 +1,72 @@
 """Typed settings with their defaults stated once: the data, training and sampling sections of
 a preset, and ``parse_section``, which turns such a section read from YAML or JSON into one
-with one-line errors for unknown options and values of the wrong type.
+with one-line errors for unknown options and values of the wrong type. Each section also states
+the range of each number (``LIMITS``) and the choices of each name (``CHOICES``); a value
+outside them is a one-line error when the section is made, however it is made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The range a number must lie in; ``None`` leaves that end open. ``above``: the lowest
+    value itself is not allowed (a learning rate of 0 trains nothing)."""
+
+    low: float | None = None
+    high: float | None = None
+    above: bool = False
+    below: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'above' if self.above else 'at least'} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'below' if self.below else 'at most'} {self.high:g}")
+        return " and ".join(parts)
+
+    def holds(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.above else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.below else value <= self.high)
+
+
+POSITIVE = Bound(0, above=True)
+AT_LEAST_ONE = Bound(1)
+NOT_NEGATIVE = Bound(0)
+FRACTION = Bound(0, 1)
+
+
+def check_values(settings: Any, section: str) -> None:
+    """A ValueError naming ``section.key`` for a number outside its class's ``LIMITS``, a
+    NaN or infinity, or a name not among its ``CHOICES`` (called by each section's
+    ``__post_init__``, so a section made in code is checked as one read from YAML)."""
+    limits: Mapping[str, Bound] = getattr(settings, "LIMITS", {})
+    choices: Mapping[str, tuple[str, ...]] = getattr(settings, "CHOICES", {})
+    for field in fields(settings):
+        value, where = getattr(settings, field.name), f"{section}.{field.name}"
+        numbers = value if isinstance(value, tuple) else (value,)
+        for number in numbers:
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ValueError(f"{where} must be a finite number, got {number!r}")
+            bound = limits.get(field.name)
+            if (bound is not None and isinstance(number, int | float)
+                    and not isinstance(number, bool) and not bound.holds(number)):
+                raise ValueError(f"{where} must be {bound.describe()}, got {value!r}")
+        if field.name in choices and value not in choices[field.name]:
+            raise ValueError(f"{where} must be one of {', '.join(choices[field.name])}, "
+                             f"got {value!r}")
 
 
 @dataclass
@@ -23,6 +77,14 @@ class DataSettings:
     channels: int = 1
     validation_fraction: float = 0.1  # of the recordings, held out of training
     min_seconds: float = 1.0  # shorter recordings are skipped
+
+    LIMITS: ClassVar[dict[str, Bound]] = {
+        "crop_seconds": POSITIVE, "channels": AT_LEAST_ONE,
+        "validation_fraction": Bound(0, 1, below=True), "min_seconds": NOT_NEGATIVE,
+    }
+
+    def __post_init__(self) -> None:
+        check_values(self, "data")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DataSettings:
@@ -53,6 +115,21 @@ class TrainConfig:
     max_cpu_minutes: float = 0.0  # stop (checkpoint and export) after this much CPU; 0: never
     num_workers: int = 0
 
+    LIMITS: ClassVar[dict[str, Bound]] = {
+        "steps": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "grad_accumulation": AT_LEAST_ONE,
+        "learning_rate": POSITIVE, "weight_decay": NOT_NEGATIVE,
+        "adam_betas": Bound(0, 1, below=True), "warmup_steps": NOT_NEGATIVE,
+        "final_lr_fraction": FRACTION, "grad_clip": POSITIVE, "ema_decay": FRACTION,
+        "seed": NOT_NEGATIVE, "checkpoint_every": NOT_NEGATIVE,
+        "keep_checkpoints": NOT_NEGATIVE, "log_every": AT_LEAST_ONE,
+        "sample_every": NOT_NEGATIVE, "max_bad_steps": AT_LEAST_ONE,
+        "max_cpu_minutes": NOT_NEGATIVE, "num_workers": NOT_NEGATIVE,
+    }
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"mixed_precision": ("no", "bf16", "fp16")}
+
+    def __post_init__(self) -> None:
+        check_values(self, "training")
+
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
         return parse_section(cls, values, "training")
@@ -71,6 +148,11 @@ class SamplingSettings:
     schedule: str | None = None
     sample_seconds: float = 2.0  # length of the audio written every training.sample_every
     vocoder: str | None = None  # a trained vocoder folder that decodes the model's mel
+
+    LIMITS: ClassVar[dict[str, Bound]] = {"steps": AT_LEAST_ONE, "sample_seconds": POSITIVE}
+
+    def __post_init__(self) -> None:
+        check_values(self, "sampling")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SamplingSettings:
