@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from cadenza.checkpoint import CheckpointError, latest_checkpoint
+from cadenza.checkpoint import CheckpointError, ResumeWarning, latest_checkpoint
 from cadenza.objectives import objective
 from cadenza.oracle import GaussianOracle
 from cadenza.trainer import TrainConfig, Trainer, TrainingError, read_log
@@ -193,14 +193,40 @@ def test_msanii_preset_trains_with_the_seeds_adam_beta1(tmp_path):
     assert trainer.optimizer.param_groups[0]["betas"] == (0.5, 0.999)
 
 
-def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
+def test_a_truncated_newest_checkpoint_resumes_from_the_previous_one(tmp_path):
+    """Step 4's weights cut short: the re-run warns, naming them, resumes at step 2 and
+    finishes with the very losses of the unbroken run."""
     config = TrainConfig(steps=4, batch_size=4, checkpoint_every=2, log_every=1)
     Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
             progress=False).train()
+    unbroken = [(row["step"], row["loss"]) for row in read_log(tmp_path)]
     weights = latest_checkpoint(tmp_path) / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: damaged"):
-        Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path, progress=False)
+    with pytest.warns(ResumeWarning, match=r"step-0000002.*passed over .*step-0000004/model"):
+        trainer = Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                          progress=False)
+    assert trainer.step == 2
+    assert trainer.train()["step"] == 4
+    assert [(row["step"], row["loss"]) for row in read_log(tmp_path)] == unbroken
+    assert latest_checkpoint(tmp_path).name == "step-0000004"
+    Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path, progress=False)
+
+
+def test_no_intact_checkpoint_or_a_pointer_outside_the_run_is_a_clear_error(tmp_path):
+    config = TrainConfig(steps=2, batch_size=4, checkpoint_every=1, log_every=1)
+    Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+            progress=False).train()
+    for folder in ("step-0000001", "step-0000002"):
+        (tmp_path / "checkpoints" / folder / "ema.safetensors").write_bytes(b"\0" * 10)
+    with pytest.raises(CheckpointError, match=r"no intact checkpoint .*step-0000002/ema"
+                                              r".*step-0000001/ema") as error:
+        Trainer(SmallConv(), objective("ddpm"), oracle_data(), config, tmp_path,
+                progress=False)
+    assert "\n" not in str(error.value)
+    (tmp_path / "checkpoints" / "latest").write_text("../../../etc\n")
+    with pytest.raises(CheckpointError, match=r"names '../../../etc', which is not a folder "
+                                              r"inside .*step-NNNNNNN"):
+        latest_checkpoint(tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("accelerate") is None and not (

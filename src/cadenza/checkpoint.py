@@ -4,13 +4,19 @@ A training checkpoint ``step-0000100/`` holds ``model.safetensors``, ``ema.safet
 ``optimizer.safetensors`` (the optimizer state flattened to tensors; its param groups in the
 metadata), ``rng.safetensors`` and ``state.json`` (step, scheduler, data position, config).
 The folder is assembled under a temporary name and renamed when complete, so a crash leaves
-either the old checkpoint or the new one, never half of one. ``latest`` names the newest.
+either the old checkpoint or the new one, never half of one. ``latest`` names the newest; it
+must name a folder inside the run's ``checkpoints`` folder. A checkpoint damaged afterwards (a
+disk fault, a truncated copy) is passed over on resume for the newest intact one, with a
+warning naming what was damaged.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,10 @@ from cadenza.atomic import replacing, replacing_folder, write_text
 
 class CheckpointError(ValueError):
     """A missing, truncated or foreign checkpoint; the message says which file and why."""
+
+
+class ResumeWarning(UserWarning):
+    """A run resumed from an older checkpoint because a newer one is damaged."""
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
@@ -85,15 +95,97 @@ def mark_latest(run_dir: Path, folder: Path) -> None:
     write_text(run_dir / "checkpoints" / "latest", folder.name + "\n")
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint of a run, or None if it has none."""
+def _pointed_folder(run_dir: Path) -> Path | None:
+    """The folder ``checkpoints/latest`` names (it may be missing), or None without a pointer.
+
+    The name is checked before it is used as a path: it must be a folder directly inside the
+    run's ``checkpoints`` folder (a name like ``../../elsewhere`` is refused)."""
     pointer = run_dir / "checkpoints" / "latest"
     if not pointer.exists():
         return None
-    folder = run_dir / "checkpoints" / pointer.read_text().strip()
-    if not (folder / "state.json").exists():
+    try:
+        name = pointer.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{pointer}: unreadable ({error})") from None
+    folder = pointer.parent / name
+    if not name or folder.resolve().parent != pointer.parent.resolve():
+        raise CheckpointError(
+            f"{pointer} names {name[:80]!r}, which is not a folder inside {pointer.parent}; "
+            "write the name of one of its step-NNNNNNN folders there"
+        )
+    return folder
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a run, or None if it has none."""
+    folder = _pointed_folder(Path(run_dir))
+    if folder is not None and not (folder / "state.json").exists():
         raise CheckpointError(f"{folder}: the latest checkpoint is incomplete or missing")
     return folder
+
+
+@dataclass
+class TrainingState:
+    """Everything a training checkpoint holds, read and checked."""
+
+    folder: Path
+    model: dict[str, torch.Tensor]
+    ema: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]  # a torch optimizer state_dict
+    rng: torch.Tensor
+    step: int
+    bad_steps: int
+
+
+def read_training_state(folder: Path) -> TrainingState:
+    """Read every file of a training checkpoint; a CheckpointError names the first bad one."""
+    state = read_json(folder / "state.json")
+    rest = read_json(folder / "optimizer.json")
+    tensors = {name: load_tensors(folder / f"{name}.safetensors")
+               for name in ("model", "ema", "optimizer", "rng")}
+    try:
+        return TrainingState(folder, tensors["model"], tensors["ema"],
+                             unflatten_optimizer(tensors["optimizer"], rest),
+                             tensors["rng"]["torch"], int(state["step"]),
+                             int(state["bad_steps"]))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{folder}: damaged state ({type(error).__name__}: {error})"
+                              ) from None
+
+
+def _step_of(folder: Path) -> int | None:
+    match = re.fullmatch(r"step-(\d+)", folder.name)
+    return int(match[1]) if match else None
+
+
+def resume_state(run_dir: Path) -> TrainingState | None:
+    """The newest intact checkpoint of a run: the one ``latest`` names, or, if that one is
+    damaged or missing, the newest older ``step-N`` folder that reads whole (a ResumeWarning
+    names each damaged one). None for a run with no checkpoint yet; a CheckpointError if
+    none is intact (training afresh over a damaged run would hide the damage)."""
+    newest = _pointed_folder(Path(run_dir))
+    if newest is None:
+        return None
+    limit = _step_of(newest)
+    older = sorted(
+        (folder for folder in newest.parent.iterdir()
+         if (step := _step_of(folder)) is not None and folder.is_dir()
+         and (step < limit if limit is not None else folder != newest)),
+        key=_step_of, reverse=True,
+    )
+    damaged: list[str] = []
+    for folder in [newest, *older]:
+        try:
+            state = read_training_state(folder)
+        except CheckpointError as error:
+            damaged.append(str(error))
+            continue
+        if damaged:
+            warnings.warn(f"resuming from {folder}, the newest intact checkpoint; passed over "
+                          f"{'; '.join(damaged)}", ResumeWarning, stacklevel=3)
+        return state
+    raise CheckpointError(f"no intact checkpoint to resume from in {newest.parent} "
+                          f"({'; '.join(damaged)}); move the run folder away to train afresh")
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> None:

@@ -31,13 +31,11 @@ from tqdm.auto import tqdm
 
 from cadenza.accelerate_compat import reset_accelerate_state
 from cadenza.checkpoint import (
+    CheckpointError,
     flatten_optimizer,
-    latest_checkpoint,
-    load_tensors,
     mark_latest,
     prune_checkpoints,
-    read_json,
-    unflatten_optimizer,
+    resume_state,
     write_checkpoint_folder,
 )
 from cadenza.settings import TrainConfig
@@ -193,18 +191,18 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
 
     def _resume(self) -> None:
-        folder = latest_checkpoint(self.run_dir)
-        if folder is None:
+        saved = resume_state(self.run_dir)  # the newest intact checkpoint, warning if older
+        if saved is None:
             return
-        state = read_json(folder / "state.json")
-        self.network.load_state_dict(load_tensors(folder / "model.safetensors"))
-        self.ema = load_tensors(folder / "ema.safetensors")
-        rest = read_json(folder / "optimizer.json")
-        self.optimizer.load_state_dict(
-            unflatten_optimizer(load_tensors(folder / "optimizer.safetensors"), rest)
-        )
-        self.step, self.bad_steps = state["step"], state["bad_steps"]
-        torch.set_rng_state(load_tensors(folder / "rng.safetensors")["torch"])
+        try:
+            self.network.load_state_dict(saved.model)
+        except RuntimeError as error:  # torch lists every mismatched tensor: keep the first line
+            raise CheckpointError(f"{saved.folder}: its weights do not fit this network "
+                                  f"({str(error).strip().splitlines()[0]})") from None
+        self.ema = saved.ema
+        self.optimizer.load_state_dict(saved.optimizer)
+        self.step, self.bad_steps = saved.step, saved.bad_steps
+        torch.set_rng_state(saved.rng)
         self._truncate_log(self.step)
 
     def save_checkpoint(self) -> Path | None:
