@@ -1,0 +1,288 @@
+"""Editing real music: does an edit continue the piece, and is its seam audible?
+
+    python benchmarks/editing_real.py --corpus CORPUS [--pieces 10] [--models NAME ...]
+        [--strategies replace repaint repaint-fast project] [--extend-seconds 20]
+
+On held-out pieces of the corpus (its validation and test splits, never trained on), 16 kHz
+mono from 10 s into each piece, every shipped model edits with every strategy:
+
+- **extend**: a 5 s prompt continued by ``--extend-seconds`` (5 s windows, 4 s of context);
+- **inpaint**: a 1 s and a 2 s gap in the middle of a 10 s clip;
+- **outpaint**: 5 s added after a 5 s clip.
+
+Each result is scored with ``cadenza.metrics.continuity`` at its seams (3 s loudness jump and
+spectral flux across the seam against the flux elsewhere, both seams of a gap; chroma cosine,
+key agreement and onset-rate ratio of the new audio against the known audio before it), and
+its clipped samples are counted. The same scores for two references frame them: the piece's
+real audio in place of the new audio (the **floor**: what a perfect edit would score) and audio
+from another held-out piece cut in at the same place (the **ceiling**: a seam nobody tried to
+hide). The new audio of extensions and outpaintings is also cut into 4 s clips and told apart
+from the real continuations by C2ST (``cadenza.metrics.c2st``; 0.5 = indistinguishable).
+
+Writes ``benchmarks/results/editing_real.json``, ``editing_real.md`` (the table) and
+``editing_real.png`` (spectrograms of one piece's edits with the seams marked).
+"""
+
+from __future__ import annotations
+
+import os
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from cadenza import __version__, tasks  # noqa: E402
+from cadenza.atomic import write_json, write_text  # noqa: E402
+from cadenza.clips import audio_files  # noqa: E402
+from cadenza.data import audio  # noqa: E402
+from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
+from cadenza.metrics.c2st import c2st  # noqa: E402
+from cadenza.metrics.continuity import continuity  # noqa: E402
+from cadenza.pipeline import SHIPPED, load, model_folder  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+RATE = 16000
+START_SECONDS = 10.0  # past the pieces' quiet openings
+PROMPT_SECONDS = 5.0
+CLIP_SECONDS = 10.0
+GAP_START = 4.5
+OUTPAINT_SECONDS = 5.0
+STRATEGIES = ("replace", "repaint", "repaint-fast", "project")
+LOUDNESS_SECONDS = 3.0
+"""Loudness either side of a seam over 3 s, EBU R 128's short-term window: over the default
+0.5 s a note struck just after the seam reads as a jump even in the real piece."""
+
+
+def held_out(corpus: Path, count: int, seconds: float) -> list[tuple[str, np.ndarray]]:
+    """The first ``count`` held-out pieces long enough, ``seconds`` of each, 16 kHz mono."""
+    pieces = []
+    for path in sorted(audio_files(corpus / "validation")) + sorted(audio_files(corpus / "test")):
+        if audio.info(path).seconds < START_SECONDS + seconds:
+            continue
+        wave, _ = audio.load(path, RATE, channels=1, start_seconds=START_SECONDS,
+                             seconds=seconds)
+        pieces.append((path.stem, wave))
+        if len(pieces) == count:
+            break
+    return pieces
+
+
+def edits(extend_seconds: float) -> dict:
+    """Each edit: (its input cut from a 16 kHz piece, the task, the new regions in seconds,
+    the result's length in seconds)."""
+    prompt = round(PROMPT_SECONDS * RATE)
+    clip = round(CLIP_SECONDS * RATE)
+    window = {"window_seconds": 5.0, "context_seconds": 4.0}
+    return {
+        "extend": (lambda w: w[:, :prompt],
+                   lambda model, x, **kw: tasks.extend(model, x, extend_seconds, **window, **kw),
+                   [(PROMPT_SECONDS, PROMPT_SECONDS + extend_seconds)],
+                   PROMPT_SECONDS + extend_seconds),
+        "inpaint 1 s": (lambda w: w[:, :clip],
+                        lambda model, x, **kw: tasks.inpaint(
+                            model, x, [(GAP_START, GAP_START + 1.0)], **kw),
+                        [(GAP_START, GAP_START + 1.0)], CLIP_SECONDS),
+        "inpaint 2 s": (lambda w: w[:, :clip],
+                        lambda model, x, **kw: tasks.inpaint(
+                            model, x, [(GAP_START, GAP_START + 2.0)], **kw),
+                        [(GAP_START, GAP_START + 2.0)], CLIP_SECONDS),
+        "outpaint": (lambda w: w[:, :prompt],
+                     lambda model, x, **kw: tasks.outpaint(model, x, OUTPAINT_SECONDS, **kw),
+                     [(PROMPT_SECONDS, PROMPT_SECONDS + OUTPAINT_SECONDS)],
+                     PROMPT_SECONDS + OUTPAINT_SECONDS),
+    }
+
+
+def seam_scores(result: np.ndarray, regions: list[tuple[float, float]]) -> dict:
+    """Continuity of ``result`` (mono, 16 kHz) at its new regions' seams."""
+    start, end = (round(t * RATE) for t in regions[0])
+    end = min(end, result.shape[-1])
+    entry = continuity(result[:, :start], result[:, start:end], RATE, seam_seconds=LOUDNESS_SECONDS)
+    jumps, fluxes = [abs(entry["loudness_jump_db"])], [entry["seam_flux_ratio"]]
+    if end < result.shape[-1]:  # a gap: its exit seam too
+        exit_ = continuity(result[:, :end], result[:, end:], RATE, seam_seconds=LOUDNESS_SECONDS)
+        jumps.append(abs(exit_["loudness_jump_db"]))
+        fluxes.append(exit_["seam_flux_ratio"])
+    return {"loudness_jump_db": float(np.mean(jumps)), "seam_flux_ratio": float(np.nanmax(fluxes)),
+            "chroma_cosine": entry["chroma_cosine"], "key_agrees": bool(entry["key_agrees"]),
+            "onset_rate_ratio": entry["onset_rate_ratio"],
+            "clipped_samples": int((np.abs(result) >= 1.0).sum())}
+
+
+def new_clips(result: np.ndarray, regions: list[tuple[float, float]]) -> list[np.ndarray]:
+    """The new audio cut into 4 s clips (for C2ST); none for regions shorter than that."""
+    start, end = (round(t * RATE) for t in regions[0])
+    span, size = result[0, start:end], 4 * RATE
+    return [span[i: i + size] for i in range(0, len(span) - size + 1, size)]
+
+
+def summary(rows: list[dict]) -> dict:
+    ratio = [r["onset_rate_ratio"] for r in rows if np.isfinite(r["onset_rate_ratio"])]
+    return {
+        "pieces": len(rows),
+        "median_abs_loudness_jump_db": float(np.median([r["loudness_jump_db"] for r in rows])),
+        "median_seam_flux_ratio": float(np.nanmedian([r["seam_flux_ratio"] for r in rows])),
+        "mean_chroma_cosine": float(np.mean([r["chroma_cosine"] for r in rows])),
+        "key_agreement": float(np.mean([r["key_agrees"] for r in rows])),
+        "median_onset_rate_ratio": float(np.median(ratio)) if ratio else float("nan"),
+        "clipped_samples": int(sum(r["clipped_samples"] for r in rows)),
+    }
+
+
+def measure(args: argparse.Namespace) -> dict:
+    longest = max(CLIP_SECONDS, PROMPT_SECONDS + max(args.extend_seconds, OUTPAINT_SECONDS))
+    pieces = held_out(Path(args.corpus), args.pieces + 1, longest)
+    if len(pieces) < args.pieces + 1:
+        raise SystemExit(f"{args.corpus}: only {len(pieces)} held-out pieces of {longest:g} s")
+    others = pieces[1:] + pieces[:1]  # each piece's ceiling: the next piece cut in
+    pieces, others = pieces[: args.pieces], others[: args.pieces]
+    record: dict = {"settings": vars(args), "rows": {}, "machine": (
+        f"{platform.system()} {platform.machine()}, one thread, torch {torch.__version__}, "
+        f"cadenza {__version__}"), "date": datetime.date.today().isoformat()}
+    torch.set_num_threads(1)
+    for task, (cut, run, regions, total) in edits(args.extend_seconds).items():
+        floors, ceilings, real_clips = [], [], []
+        for (_, wave), (_, other) in zip(pieces, others, strict=True):
+            real = wave[:, : round(total * RATE)]
+            start, end = (round(t * RATE) for t in regions[0])
+            spliced = real.copy()
+            spliced[:, start:end] = other[:, start:end]
+            floors.append(seam_scores(real, regions))
+            ceilings.append(seam_scores(spliced, regions))
+            real_clips += new_clips(real, regions)
+        record["rows"][f"{task} | real audio (floor)"] = summary(floors)
+        record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
+        for name in args.models:
+            model = load(model_folder(name))
+            for strategy in args.strategies:
+                started, scores, made = time.perf_counter(), [], []
+                for index, (_, wave) in enumerate(pieces):
+                    x = cut(wave)
+                    if model.sample_rate != RATE:
+                        x = audio.resample(x, RATE, model.sample_rate)
+                    x = torch.from_numpy(np.ascontiguousarray(x))
+                    result = run(model, x, seed=index, strategy=strategy).numpy()
+                    if model.sample_rate != RATE:
+                        result = audio.resample(result, model.sample_rate, RATE)
+                    scores.append(seam_scores(result, regions))
+                    made += new_clips(result, regions)
+                    if index == 0:
+                        np.save(RESULTS / f"editing_real-{name}-{task}-{strategy}.npy".replace(
+                            " ", "_"), result)
+                row = summary(scores)
+                if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
+                    two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
+                    row.update(c2st=two.accuracy, c2st_low=two.ci_low, c2st_high=two.ci_high)
+                row["seconds"] = round(time.perf_counter() - started, 1)
+                record["rows"][f"{task} | {name}, {strategy}"] = row
+                print(task, name, strategy, {k: round(v, 3) if isinstance(v, float) else v
+                                             for k, v in row.items()}, flush=True)
+                write_json(RESULTS / f"{args.record}.json", record)
+        if pieces:
+            np.save(RESULTS / f"editing_real-real-{task}.npy".replace(" ", "_"),
+                    pieces[0][1][:, : round(total * RATE)])
+    return record
+
+
+def report(record: dict) -> str:
+    settings = record["settings"]
+    lines = [f"{settings['pieces']} held-out pieces, 16 kHz mono from {START_SECONDS:g} s in; "
+             f"{record['machine']}; {record['date']}.", "",
+             "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
+             "chroma cosine | key agrees | onset-rate ratio (median) | clipped | C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    order = list(edits(settings["extend_seconds"]))
+
+    def position(name: str) -> tuple:
+        task, what = name.split(" | ")
+        return order.index(task), "(floor)" not in what, "(ceiling)" not in what, what
+
+    for name, row in sorted(record["rows"].items(), key=lambda item: position(item[0])):
+        task, what = name.split(" | ")
+        two = (f"{row['c2st']:.2f} [{row['c2st_low']:.2f}, {row['c2st_high']:.2f}]"
+               if "c2st" in row else "-")
+        lines.append(
+            f"| {task} | {what} | {row['median_abs_loudness_jump_db']:.1f} | "
+            f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
+            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | "
+            f"{row['clipped_samples']} | {two} | {row.get('seconds', '-')} |")
+    return "\n".join(lines) + "\n"
+
+
+def draw(record: dict) -> None:
+    """Spectrograms of the first piece's edits by the default model and strategy, seams marked."""
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = record["settings"]
+    model, strategy = settings["models"][0], STRATEGIES[0]
+    panels = []
+    for task, (_, _, regions, _) in edits(settings["extend_seconds"]).items():
+        stem = f"editing_real-{model}-{task}-{strategy}".replace(" ", "_")
+        real = RESULTS / f"editing_real-real-{task}.npy".replace(" ", "_")
+        if (RESULTS / f"{stem}.npy").exists() and real.exists():
+            panels.append((f"{task}: real", np.load(real), regions))
+            panels.append((f"{task}: {model}, {strategy}", np.load(RESULTS / f"{stem}.npy"),
+                           regions))
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 1.8 * len(panels)), squeeze=False)
+    for axis, (title, wave, regions) in zip(axes[:, 0], panels, strict=True):
+        power = np.abs(librosa.stft(wave[0], n_fft=1024, hop_length=256)) ** 2
+        image = axis.imshow(10 * np.log10(power + 1e-10), origin="lower", aspect="auto",
+                            cmap="magma", vmin=-60, vmax=30,
+                            extent=(0, wave.shape[-1] / RATE, 0, RATE / 2000))
+        for start, end in regions:
+            for seam in (start, end):
+                if seam < wave.shape[-1] / RATE:
+                    axis.axvline(seam, color="cyan", linewidth=1)
+        axis.set_title(title, fontsize=8, loc="left")
+        axis.set_ylabel("kHz")
+        figure.colorbar(image, ax=axis, label="dB", pad=0.01)
+    axes[-1, 0].set_xlabel("seconds (cyan: seams)")
+    figure.tight_layout()
+    figure.savefig(RESULTS / "editing_real.png", dpi=80)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--pieces", type=int, default=10)
+    parser.add_argument("--models", nargs="+", default=list(SHIPPED))
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    parser.add_argument("--extend-seconds", type=float, default=20.0)
+    parser.add_argument("--record", default="editing_real",
+                        help="results/NAME.json (run several with different rows, then merge)")
+    parser.add_argument("--merge", nargs="+", metavar="NAME",
+                        help="measure nothing: the table and picture from these records' rows")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if args.merge:
+        records = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]
+        record = {**records[0], "rows": {}}
+        for part in records:  # floors and ceilings are the same in every part
+            record["rows"].update(part["rows"])
+        record["settings"] = {**records[0]["settings"], "models": sorted(
+            {m for part in records for m in part["settings"]["models"]},
+            key=list(SHIPPED).index)}
+    else:
+        record = measure(args)
+    text = report(record)
+    write_text(RESULTS / "editing_real.md", text)
+    write_json(RESULTS / "editing_real.json", record)
+    print(text)
+    draw(record)
+
+
+if __name__ == "__main__":
+    main()
