@@ -15,10 +15,10 @@ Scores, per clip, then mean and quartiles over clips:
   below the clip's peak so that silence does not dominate).
 
 Rows: every decode path cadenza has for its mel representation (fast Griffin-Lim at two
-iteration counts, the shipped Msanii vocoder, each Vocos given), the same at 128 mel bins, the
-complex STFT's exact inverse and the 8 kHz waveform (the DiffWave's band), beside calibration
-rows that say what a number sounds like: 8-bit mu-law, white noise at 60 and 40 dB below the
-clip's RMS, and Griffin-Lim on the full linear STFT magnitude. Writes
+iteration counts, the shipped default model's own decoder, each Vocos given), the same at 128
+mel bins, the complex STFT's exact inverse and the 8 kHz waveform (the DiffWave's band), beside
+calibration rows that say what a number sounds like: 8-bit mu-law, white noise at 60 and 40 dB
+below the clip's RMS, and Griffin-Lim on the full linear STFT magnitude. Writes
 ``benchmarks/results/decoders.json`` and ``decoders.png`` (original and decoded spectrograms of
 one clip, stacked) and prints the markdown table for RESULTS.md.
 """
@@ -32,7 +32,6 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -44,6 +43,7 @@ import soxr  # noqa: E402
 import torch  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
+from cadenza.atomic import write_json  # noqa: E402
 from cadenza.checkpoint import load_tensors, read_json  # noqa: E402
 from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
@@ -117,10 +117,11 @@ def mel_decoders(clips: torch.Tensor, vocos_paths: list[Path]) -> dict[str, Deco
                                rep.griffin_lim_momentum, samples=samples)
         return decode
 
+    vocoder = shipped.vocoder.name if shipped.vocoder is not None else "Griffin-Lim"
     decoders: dict[str, Decoder] = {
         "mel 64 + fast Griffin-Lim 32": griffin(mel64, 32),
         "mel 64 + fast Griffin-Lim 256": griffin(mel64, 256),
-        "mel 64 + shipped Msanii vocoder + Griffin-Lim 32":
+        f"mel 64 + the shipped tiny-piano-mel's decoder ({vocoder})":
             lambda wave: shipped.decode(mel64.encode(wave), samples),
     }
     for path in vocos_paths:
@@ -255,7 +256,7 @@ def main() -> None:
     record = {"date": datetime.date.today().isoformat(), "machine": platform.machine(),
               "cadenza": __version__, "torch": torch.__version__, "clips": names,
               "rate": RATE, "seconds": SECONDS, "rows": rows}
-    (RESULTS / "decoders.json").write_text(json.dumps(record, indent=1))
+    write_json(RESULTS / "decoders.json", record)
     print("\n| decoder | MR-STFT (mean, quartiles) | LSD dB (mean, quartiles) | s per audio s |")
     print("|---|---|---|---|")
     for row in rows:
