@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from cadenza.metrics.frechet import bootstrap_ci, fad, fad_infinity, frechet_distance
+from cadenza.metrics.frechet import (
+    FadInfinity,
+    bootstrap_ci,
+    fad,
+    fad_infinity,
+    frechet_distance,
+    trendless_r2,
+    withheld_reason,
+)
 
 
 def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
@@ -79,3 +87,17 @@ def test_bootstrap_interval_contains_its_point_with_few_clips():
         b = rng.standard_normal((10, 16)) + 0.3
         interval = bootstrap_ci(a, b, resamples=100, seed=seed)
         assert 0 <= interval.low <= interval.value <= interval.high
+
+
+def test_fad_infinity_is_withheld_when_its_fit_is_poor():
+    sizes = np.array([10, 20, 30, 40])
+    good = FadInfinity(1.0, 20.0, sizes, 1.0 + 20.0 / sizes, 1.0)
+    assert withheld_reason(good) is None
+    falling = FadInfinity(5.0, -3.0, sizes, 5.0 - 3.0 / sizes, 0.9)  # FAD grows with n
+    assert "slope" in withheld_reason(falling)
+    scattered = FadInfinity(1.0, 2.0, sizes, np.array([1.3, 0.9, 1.2, 1.0]), 0.3)
+    assert "1/n law is not seen" in withheld_reason(scattered)
+    # The bar is what trendless points reach 1% of the time: higher for fewer points.
+    assert trendless_r2(8) < trendless_r2(4) < trendless_r2(3) < 1
+    assert 0.69 < trendless_r2(8) < 0.70
+

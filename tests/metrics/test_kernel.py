@@ -41,3 +41,11 @@ def test_kid_caps_subsets_at_the_smaller_set():
     rng = np.random.default_rng(2)
     result = kid(rng.standard_normal((30, 4)), rng.standard_normal((50, 4)), subsets=5)
     assert result.subset_size == 30
+
+
+def test_kid_of_whole_sets_is_one_subset_not_a_spread():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((12, 4)), rng.standard_normal((12, 4)) + 1
+    result = kid(a, b, subsets=100)
+    assert (result.subsets, result.subset_size, result.std) == (1, 12, 0.0)
+    assert result.mean == mmd2_unbiased(a, b)

@@ -12,7 +12,8 @@ covariances (fewer embeddings than dimensions). The result is clipped at 0: the 
 is never negative, and tiny negatives are rounding.
 
 FAD with ``n`` embeddings is biased upwards by roughly ``b / n`` (Chong and Forsyth 2020);
-``fad_infinity`` fits that line and reports its intercept, the value for infinitely many.
+``fad_infinity`` fits that line and reports its intercept, the value for infinitely many, and
+``withheld_reason`` says when the fit is too poor for the intercept to mean anything.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import beta
 
 from cadenza.metrics.arrays import as_embeddings
+
+# FAD-∞ is withheld unless its line explains more of the spread than all but 1% of lines
+# fitted to the same number of points with no trend at all would (see withheld_reason).
+FIT_CONFIDENCE = 0.99
 
 
 class FadInfinity(NamedTuple):
@@ -118,6 +124,35 @@ def fad_infinity(
     spread = float(np.sum((fads - fads.mean()) ** 2))
     r2 = 1.0 - float(residual @ residual) / spread if spread > 0 else 1.0
     return FadInfinity(float(intercept), float(slope), sizes, fads, r2)
+
+
+def trendless_r2(points: int, confidence: float = FIT_CONFIDENCE) -> float:
+    """The r² that a straight line fitted to ``points`` trendless points (independent Gaussian
+    scatter) stays below with probability ``confidence``: r² ~ Beta(1/2, (points - 2) / 2)."""
+    if points < 3:
+        return 1.0  # two points are always fitted exactly: no evidence of a line
+    return float(beta.ppf(confidence, 0.5, (points - 2) / 2))
+
+
+def withheld_reason(fit: FadInfinity, confidence: float = FIT_CONFIDENCE) -> str | None:
+    """Why ``fit``'s intercept is not a usable FAD-∞, or None when it is.
+
+    The bias FAD(n) - FAD-∞ is positive and shrinks as 1/n, so the slope must be positive; a
+    negative one means the subsets' FADs are noise around a level (or fall the wrong way).
+    And the 1/n trend must stand out from noise: r² at or above what a trendless fit through
+    as many points reaches with probability ``confidence`` (``trendless_r2``). Otherwise the
+    intercept is an extrapolation of scatter.
+    """
+    threshold = trendless_r2(len(fit.sizes), confidence)
+    if len(fit.sizes) < 3:
+        return f"{len(fit.sizes)} subset sizes: a line through two points shows no 1/n law"
+    if not fit.slope > 0:
+        return (f"the fit's slope is {fit.slope:.3g}: FAD does not fall as 1/n over these "
+                f"subsets (r² {fit.r2:.3f})")
+    if not fit.r2 >= threshold:
+        return (f"r² {fit.r2:.3f} is below {threshold:.4g}, which {1 - confidence:.0%} of "
+                f"trendless fits through {len(fit.sizes)} points reach: the 1/n law is not seen")
+    return None
 
 
 def bootstrap_ci(

@@ -75,12 +75,16 @@ def kid(
     """Kernel (inception) distance: unbiased MMD² averaged over random subsets of both sets.
 
     Each subset draws ``subset_size`` embeddings (capped at the smaller set) without
-    replacement from each set; subsets bound the cost at ``O(subsets · subset_size²)``.
+    replacement from each set; subsets bound the cost at ``O(subsets · subset_size²)``. When
+    that takes all of both sets every subset is the same, so the distance is computed once and
+    reported as 1 subset (its std, 0, is then no spread at all).
     """
     a, b = as_embeddings(a, "a"), as_embeddings(b, "b")
     size = min(subset_size, len(a), len(b))
     if size < 2:
         raise ValueError(f"subset_size must be at least 2, got {size}")
+    if size == len(a) == len(b):
+        return KernelDistance(mmd2_unbiased(a, b, kernel, c), 0.0, 1, size)
     rng = np.random.default_rng(seed)
     values = np.array([
         mmd2_unbiased(a[rng.choice(len(a), size, replace=False)],
