@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from cadenza.evaluate import evaluate
+from cadenza.evaluate import evaluate, floor_folders
 
 RATE = 22050  # files are written at 22.05 kHz; evaluate resamples them to 16 kHz
 
@@ -66,7 +66,12 @@ def test_evaluate_writes_metrics_and_a_self_contained_report(folders, tmp_path):
         "broken.wav", "short.wav"]
     fad = metrics["fad"]
     assert fad["value"] > 0 and fad["ci_low"] <= fad["ci_high"]
-    assert metrics["fad_infinity"]["r2"] <= 1 and metrics["kid"]["subset_size"] == 8
+    assert metrics["fad_infinity"]["r2"] <= 1
+    # 8 reference clips: KID says what it needs instead of a number.
+    assert metrics["kid"] == {"needs": 10, "unavailable": "needs at least 10 clips in each set "
+                                                          "(generated 10, reference 8)"}
+    assert metrics["floors"] is None and metrics["warnings"] == []
+    assert on_disk["sets"]["generated"]["native_rates"] == {"22050": 5}
     assert all(0 <= metrics["ks"][name] <= 1 for name in ("rms", "centroid", "f0", "samples"))
     # The copied reference file: both its clips are found, with their source.
     listen = metrics["copies"]["pairs_to_listen"]
@@ -99,6 +104,9 @@ def test_eval_command_end_to_end(folders, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "FAD" in result.stdout and "KID" in result.stdout and "copies:" in result.stdout
     assert "C2ST accuracy" in result.stdout
+    assert "KID n/a (needs at least 10 clips in each set (generated 10, reference 8))" in (
+        result.stdout)
+    assert "FAD-inf " in result.stdout and "floors: none here" in result.stdout
     assert "skipped (generated) broken.wav" in result.stdout
     assert f"report: {tmp_path / 'report.html'}" in result.stdout
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["clip_seconds"] == 1
@@ -107,3 +115,20 @@ def test_eval_command_end_to_end(folders, tmp_path):
                           "--embedder", "vggish", "--out", str(tmp_path / "x"))
     assert third_party.returncode == 2 and "never downloads" in third_party.stderr
     assert "Traceback" not in third_party.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_corpus_split_as_reference_finds_its_held_out_floors(tmp_path):
+    corpus = tmp_path / "piano"
+    for split in ("train", "validation", "test"):
+        (corpus / split).mkdir(parents=True)
+    assert floor_folders(corpus / "train") == {}  # no corpus.json: not a corpus
+    (corpus / "corpus.json").write_text("{}")
+    assert floor_folders(corpus / "train") == {
+        "held-out: validation split": corpus / "validation",
+        "held-out: test split": corpus / "test"}
+    assert floor_folders(corpus / "test") == {
+        "held-out: validation split": corpus / "validation"}  # never train, never itself
+    assert floor_folders(corpus / "train", "none") == {}
+    assert floor_folders(corpus / "train", corpus / "test") == {"held-out: test": corpus / "test"}
+    with pytest.raises(ValueError, match="not a folder"):
+        floor_folders(corpus / "train", tmp_path / "missing")

@@ -32,6 +32,8 @@ class ClipSet:
     sources: list[tuple[str, float]]  # (file relative to folder, start in seconds) per clip
     files: int = 0  # files that gave at least one clip
     skipped: list[dict] = field(default_factory=list)  # {"path", "reason"} per unused file
+    # the files' own sample rates before resampling: rate -> files (what the clips can hold)
+    native_rates: dict[int, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -46,14 +48,17 @@ class ClipSet:
 
     def summary(self) -> dict:
         return {"folder": self.folder, "files": self.files, "clips": len(self),
-                "seconds": round(self.seconds, 3), "skipped": self.skipped}
+                "seconds": round(self.seconds, 3), "skipped": self.skipped,
+                "native_rates": {str(rate): count for rate, count in
+                                 sorted(self.native_rates.items())}}
 
     @classmethod
     def from_array(cls, name: str, clips: np.ndarray, sample_rate: int) -> ClipSet:
         """Clips already in memory, ``(n, samples)``; each is its own "file"."""
         clips = np.asarray(clips, dtype=np.float32)
         sources = [(f"{name}-{i}", 0.0) for i in range(len(clips))]
-        return cls(name, f"<{name}>", sample_rate, clips, sources, files=len(clips))
+        return cls(name, f"<{name}>", sample_rate, clips, sources, files=len(clips),
+                   native_rates={sample_rate: len(clips)} if len(clips) else {})
 
 
 def audio_files(folder: str | os.PathLike) -> list[Path]:
@@ -87,11 +92,13 @@ def load_clips(
     clips: list[np.ndarray] = []
     sources: list[tuple[str, float]] = []
     skipped: list[dict] = []
+    native_rates: dict[int, int] = {}
     files = 0
     for path in tqdm(audio_files(root), desc=f"reading {name}", unit="file",
                      disable=not progress):
         relative = str(path.relative_to(root))
         try:
+            native_rate = audio.info(path).sample_rate
             wave, _ = audio.load(path, sample_rate, channels=1)
         except audio.AudioError as error:
             skipped.append({"path": relative,
@@ -111,11 +118,12 @@ def load_clips(
                 f"{clip_seconds:g} s)")})
             continue
         files += 1
+        native_rates[native_rate] = native_rates.get(native_rate, 0) + 1
         clips.append(samples[: count * length].reshape(count, length))
         sources += [(relative, round(i * clip_seconds, 6)) for i in range(count)]
     stacked = (np.concatenate(clips) if clips
                else np.zeros((0, length), dtype=np.float32)).astype(np.float32, copy=False)
-    return ClipSet(name, str(root), sample_rate, stacked, sources, files, skipped)
+    return ClipSet(name, str(root), sample_rate, stacked, sources, files, skipped, native_rates)
 
 
 def clip_batches(

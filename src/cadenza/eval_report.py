@@ -26,27 +26,28 @@ def _fmt(value, digits: int = 4) -> str:
     return str(value)
 
 
-def _fad_figure(fit):
+def _fad_figure(fit, withheld: str | None):
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.5, 3.5))
+    figure = Figure(figsize=(7.5, 3.5))
     axes = figure.subplots()
     inverse = 1.0 / fit.sizes
     axes.plot(inverse, fit.fads, "o", label="mean FAD of subsets")
     line = np.linspace(0, inverse.max(), 50)
     axes.plot(line, fit.value + fit.slope * line, "-",
-              label=f"fit: {fit.value:.3g} + {fit.slope:.3g}/n (r² {fit.r2:.3f})")
-    axes.plot([0], [fit.value], "s", color="C3", label=f"FAD-∞ = {fit.value:.3g}")
-    axes.set_xlabel("1 / n (generated clips)")
+              label=f"fit: {fit.value:.3g} + {fit.slope:.3g}/n\n(r² {fit.r2:.3f})")
+    axes.plot([0], [fit.value], "s", color="C3",
+              label="intercept: FAD-∞ withheld" if withheld else f"FAD-∞ = {fit.value:.3g}")
+    axes.set_xlabel("1 / n (n: generated clips in the subset)")
     axes.set_ylabel("FAD")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # outside the data
     return figure
 
 
 def _histogram_figure(series: dict[str, np.ndarray], xlabel: str, marks: dict[str, float]):
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.5, 3.5))
+    figure = Figure(figsize=(7.5, 3.5))
     axes = figure.subplots()
     values = [v for v in series.values() if v.size]
     low = min(float(v.min()) for v in values)
@@ -60,8 +61,8 @@ def _histogram_figure(series: dict[str, np.ndarray], xlabel: str, marks: dict[st
         axes.annotate(label, (x, 0.95), xycoords=("data", "axes fraction"), fontsize=8,
                       rotation=90, ha="right", va="top")
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("density")
-    axes.legend(fontsize=8)
+    axes.set_ylabel("density (per unit of x)")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # outside the data
     return figure
 
 
@@ -72,6 +73,19 @@ def _label(target: str, label: str) -> str:
 
         return f"{librosa.midi_to_note(int(label), unicode=False)} ({label})"
     return label
+
+
+def _kernel_row(name: str, entry: dict, what: str) -> dict:
+    """A KID-like row: n/a with what it needs, or the value with its spread or caveat."""
+    if "unavailable" in entry:
+        return {"metric": name, "value": f"n/a (needs {entry['needs']} clips)",
+                "detail": f"{what}: {entry['unavailable']}"}
+    spread = entry.get("caveat") or (f"± over {entry['subsets']} subsets of "
+                                      f"{entry['subset_size']}")
+    value = f"{entry['mean']:.3g}" + ("" if "caveat" in entry else f" ± {entry['std']:.2g}")
+    return {"metric": name, "value": value,
+            "detail": f"{what} (IMQ kernel C = {entry['c']:g}; {spread}); 0 for one "
+                      "distribution, may be slightly negative"}
 
 
 def _classifier_rows(metrics: dict) -> list[dict]:
@@ -85,17 +99,63 @@ def _classifier_rows(metrics: dict) -> list[dict]:
         score, kernel = metrics.get(score_key), metrics.get(kernel_key)
         if score is None or kernel is None:
             continue
-        rows.append({"metric": score_key.upper(),
-                     "value": f"{score['mean']:.3g} ± {score['std']:.2g}",
-                     "detail": f"inception score of the {target} classifier's probabilities "
-                               f"(1 to {score['classes']}; ± over {score['splits']} splits); "
-                               f"the reference set scores {score['reference_mean']:.3g}"})
-        rows.append({"metric": kernel_key.upper(),
-                     "value": f"{kernel['mean']:.3g} ± {kernel['std']:.2g}",
-                     "detail": f"KID on the {target} classifier's embeddings (IMQ kernel, "
-                               f"{kernel['subsets']} subsets of {kernel['subset_size']}); "
-                               "0 for one distribution"})
+        what = f"inception score of the {target} classifier's probabilities"
+        if "unavailable" in score:
+            rows.append({"metric": score_key.upper(),
+                         "value": f"n/a (needs {score['needs']} clips)",
+                         "detail": f"{what}: {score['unavailable']}"})
+        else:
+            spread = score.get("caveat") or f"± over {score['splits']} splits"
+            rows.append({"metric": score_key.upper(), "value": f"{score['mean']:.3g}" + (
+                "" if "caveat" in score else f" ± {score['std']:.2g}"),
+                "detail": f"{what} (1 to {score['classes']}; {spread}); the reference set "
+                          f"scores {score['reference_mean']:.3g}"})
+        rows.append(_kernel_row(kernel_key.upper(), kernel,
+                                f"KID on the {target} classifier's embeddings"))
     return rows
+
+
+def _fad_rows(fad: dict, inf: dict) -> list[dict]:
+    rows = [{"metric": "FAD", "value": _fmt(fad["value"]),
+             "detail": f"bootstrap {fad['level']:.0%} interval [{_fmt(fad['ci_low'])}, "
+                       f"{_fmt(fad['ci_high'])}] ({fad['resamples']} resamples, "
+                       "bias-corrected); lower is closer"
+                       + (f". Caveat: {fad['caveat']}" if "caveat" in fad else "")}]
+    if "unavailable" in inf:
+        rows.append({"metric": "FAD-∞", "value": f"n/a (needs {inf['needs']} clips)",
+                     "detail": inf["unavailable"]})
+    elif inf["withheld"]:
+        rows.append({"metric": "FAD-∞", "value": "withheld",
+                     "detail": f"the fit FAD = FAD-∞ + b/n is too poor to extrapolate: "
+                               f"{inf['withheld']}"})
+    else:
+        rows.append({"metric": "FAD-∞", "value": _fmt(inf["value"]),
+                     "detail": f"intercept of FAD = FAD-∞ + b/n over {len(inf['sizes'])} "
+                               f"subset sizes: r² {inf['r2']:.3f} (at least {inf['r2_min']:.3f}"
+                               f" needed), b {inf['slope']:+.3g} (must be positive)"})
+    return rows
+
+
+def _floors(report: Report, metrics: dict) -> None:
+    report.heading("Floors: what the best and a worthless model score here")
+    floors = metrics.get("floors")
+    if not floors:
+        report.paragraph(
+            "No floor set here: pass --floor with held-out real audio (a reference that is a "
+            "`cadenza data piano` split finds its corpus's other held-out splits itself). "
+            "benchmarks/RESULTS.md, 'Metric floors', has the piano corpus's.")
+        return
+    report.paragraph(
+        "FAD and KID of real audio no model saw (held-out splits) and of white noise at the "
+        "generated clips' RMS, against the same reference with the same embedder, each with "
+        "at most as many clips as the generated set (FAD's bias grows as clips get fewer). A "
+        "generated set near the held-out rows is as close as real music gets.")
+    fad, kernel = metrics["fad"], metrics["kid"]
+    rows = [{"set": "generated (this evaluation)", "clips": metrics["sets"]["generated"]["clips"],
+             "FAD": _fmt(fad["value"]), "KID": _fmt(kernel.get("mean"))}]
+    rows += [{"set": row["set"], "clips": row["clips"], "FAD": _fmt(row["fad"]),
+              "KID": _fmt(row["kid"])} for row in floors]
+    report.table(rows)
 
 
 def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike) -> Path:
@@ -111,22 +171,32 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
         + f". Mono clips of {config['clip_seconds']:g} s at {config['sample_rate']} Hz; "
         f"embedder {metrics['embedder']}; seed {config['seed']}; cadenza {metrics['cadenza']}, "
         f"{metrics['created']}.")
+    for text in metrics.get("warnings", []):
+        report.note(f"Warning: {text}")
+    report.heading("The sets")
+    report.paragraph("The audio compared: files read, clips cut from them, their total length "
+                     "and the files' own sample rates (before resampling), and files skipped.")
+    audio = metrics.get("audio", {})
     report.table([{"set": name, "files": s["files"], "clips": s["clips"],
-                   "seconds": f"{s['seconds']:.1f}", "skipped files": len(s["skipped"])}
+                   "seconds of audio": f"{s['seconds']:.1f}",
+                   "files' sample rates (Hz)": ", ".join(s.get("native_rates", {})) or "—",
+                   "bandwidth (Hz)": (f"{audio[name]['bandwidth_hz']:.0f}" if name in audio
+                                      else "—"),
+                   "skipped files": len(s["skipped"])}
                   for name, s in metrics["sets"].items()])
+    if audio:
+        report.paragraph(f"Bandwidth: the frequency below which "
+                         f"{next(iter(audio.values()))['bandwidth_fraction']:.0%} of a set's "
+                         "power lies, at the common sample rate.")
 
     report.heading("Summary")
+    report.paragraph("Each metric, its value and what it means; n/a where a set holds fewer "
+                     "clips than the metric needs, with its caveat where few clips make it "
+                     "shaky.")
     fad, inf, kd, ks = metrics["fad"], metrics["fad_infinity"], metrics["kid"], metrics["ks"]
     rows = [
-        {"metric": "FAD", "value": _fmt(fad["value"]),
-         "detail": f"bootstrap {fad['level']:.0%} interval [{_fmt(fad['ci_low'])}, "
-                   f"{_fmt(fad['ci_high'])}] ({fad['resamples']} resamples); lower is closer"},
-        {"metric": "FAD-∞", "value": _fmt(inf["value"]) if inf else "—",
-         "detail": (f"intercept of FAD = a + b/n over {len(inf['sizes'])} subset sizes, "
-                    f"r² {inf['r2']:.3f}") if inf else "needs at least 3 generated clips"},
-        {"metric": "KID", "value": f"{kd['mean']:.3g} ± {kd['std']:.2g}",
-         "detail": f"unbiased MMD², IMQ kernel C = {kd['c']:g}, {kd['subsets']} subsets of "
-                   f"{kd['subset_size']}; 0 for one distribution, may be slightly negative"},
+        *_fad_rows(fad, inf),
+        _kernel_row("KID", kd, "unbiased MMD² of the embeddings"),
         *({"metric": f"KS D, {name}", "value": _fmt(ks[name]),
            "detail": {"rms": "per-frame RMS", "centroid": "per-frame spectral centroid",
                       "f0": "per-frame f0 (YIN, frames within 40 dB of the clip's peak)",
@@ -137,7 +207,8 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
     two = metrics["c2st"]
     rows.insert(0, {
         "metric": "C2ST accuracy",
-        "value": "—" if "unavailable" in two else f"{two['accuracy']:.3f}",
+        "value": (f"n/a (needs {two['needs']} clips)" if "unavailable" in two
+                  else f"{two['accuracy']:.3f}"),
         "detail": two.get("unavailable") or (
             f"{two['confidence']:.0%} interval [{two['ci_low']:.3f}, {two['ci_high']:.3f}] over "
             f"{two['clips']} held-out clips; a log-mel CNN telling generated from reference "
@@ -158,11 +229,13 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
                                f"{_fmt(c['generated_nn_p95'])} minus train→train "
                                f"{_fmt(c['train_nn_p95'])}; above 0 suggests copying"})
     report.table(rows, ["metric", "value", "detail"])
+    _floors(report, metrics)
 
     skipped = [{"set": name, "file": item["path"], "reason": item["reason"]}
                for name, s in metrics["sets"].items() for item in s["skipped"]]
     if skipped:
         report.heading("Skipped files")
+        report.paragraph("Files under the folders that gave no clip, and why.")
         report.table(skipped)
 
     if metrics["classifiers"] and "unavailable" not in metrics["classifiers"]:
@@ -186,9 +259,11 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
 
     if evaluation.fad_fit is not None:
         report.heading("FAD against 1/n")
-        report.figure(_fad_figure(evaluation.fad_fit),
+        withheld = inf.get("withheld")
+        report.figure(_fad_figure(evaluation.fad_fit, withheld),
                       "FAD of random subsets of the generated clips against all reference "
-                      "clips; the intercept at 1/n = 0 is FAD-∞.")
+                      "clips; the intercept at 1/n = 0 is FAD-∞"
+                      + (f", withheld here: {withheld}." if withheld else "."))
 
     report.heading("Nearest reference clips")
     nearest = evaluation.nearest

@@ -30,6 +30,10 @@ class Report:
     def paragraph(self, text: str) -> None:
         self.parts.append(f"<p>{html.escape(text)}</p>")
 
+    def note(self, text: str) -> None:
+        """A paragraph set apart: a warning or caveat the reader must not miss."""
+        self.parts.append(f'<p class="note">{html.escape(text)}</p>')
+
     def table(self, rows: list[dict], columns: list[str] | None = None) -> None:
         """One row per dict; floats print as 1.23e-02, None as a dash."""
         columns = columns or list(dict.fromkeys(key for row in rows for key in row))
@@ -78,6 +82,8 @@ class Report:
             "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
             "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+            ".note{background:#fff4e0;border-left:4px solid #e69500;padding:6px 10px}"
+            "figcaption{font-size:13px;color:#444}"
         )
         return (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}"

@@ -27,51 +27,98 @@ def eval_(
     seed: int = typer.Option(0, help="Seed of the bootstrap and subset draws."),
     classifiers: bool = typer.Option(True, help="PIS, IIS, PKID, IKID with the shipped "
                                                 "pitch and instrument classifiers."),
+    floor: str = typer.Option("auto", help="Held-out real audio scored like the generated "
+                              "audio, beside white noise: the best and worst a model can do. "
+                              "A folder; auto: the corpus's other held-out splits when "
+                              "REFERENCE is a `cadenza data piano` split; none."),
 ) -> None:
-    """Measure generated audio against reference audio: FAD, KID, KS, PIS, IIS, copies; an HTML
-    report."""
+    """Measure generated audio against reference audio: C2ST, FAD, KID, KS, PIS, IIS, copies,
+    each with its caveats; an HTML report."""
     from cadenza.evaluate import evaluate
     from cadenza.metrics.embedders import ThirdPartyModelError
 
     try:
         result = evaluate(generated, reference, train_dir=train, embedder=embedder,
                           sample_rate=rate, clip_seconds=seconds, out_dir=out, seed=seed,
-                          classifiers=classifiers, embedder_rate=embedder_rate)
+                          classifiers=classifiers, embedder_rate=embedder_rate,
+                          floors=floor)
     except ThirdPartyModelError as error:
         raise ValueError(str(error)) from None
+    for line in eval_lines(result, classifiers):
+        typer.echo(line)
+
+
+def _kernel(name: str, entry: dict) -> str:
+    """KID / PKID / IKID: n/a with what it needs, or the value with its spread or caveat."""
+    if "unavailable" in entry:
+        return f"{name} n/a ({entry['unavailable']})"
+    if "caveat" in entry:
+        return f"{name} {entry['mean']:.4g} ({entry['caveat']})"
+    return (f"{name} {entry['mean']:.4g} +- {entry['std']:.2g} ({entry['subsets']} subsets of "
+            f"{entry['subset_size']})")
+
+
+def _score(name: str, entry: dict) -> str:
+    """PIS / IIS: n/a with what it needs, or the score (with a spread from two splits on)."""
+    if "unavailable" in entry:
+        return f"{name} n/a ({entry['unavailable']})"
+    spread = (f" ({entry['caveat']})" if "caveat" in entry else
+              f" +- {entry['std']:.2g} over {entry['splits']} splits")
+    return f"{name} {entry['mean']:.3g}{spread} (reference {entry['reference_mean']:.3g})"
+
+
+def eval_lines(result: dict, classifiers: bool = True) -> list[str]:
+    """What ``cadenza eval`` prints: each number with its caveat, floors, warnings."""
     sets = result["sets"]
-    typer.echo("; ".join(f"{name}: {s['clips']} clips from {s['files']} files"
-                         + (f" ({len(s['skipped'])} skipped)" if s["skipped"] else "")
-                         for name, s in sets.items()))
-    for name, s in sets.items():
-        for item in s["skipped"]:
-            typer.echo(f"  skipped ({name}) {item['path']}: {item['reason']}")
-    fad, inf, kid, ks = result["fad"], result["fad_infinity"], result["kid"], result["ks"]
-    two = result["c2st"]
-    typer.echo(f"C2ST: {two['unavailable']}" if "unavailable" in two else
-               f"C2ST accuracy {two['accuracy']:.3f} (95% CI {two['ci_low']:.3f} to "
-               f"{two['ci_high']:.3f}, {two['clips']} clips; 0.5 = indistinguishable)")
-    typer.echo(f"FAD {fad['value']:.4g} (95% CI {fad['ci_low']:.4g} to {fad['ci_high']:.4g})"
-               + (f", FAD-inf {inf['value']:.4g} (r2 {inf['r2']:.3f})" if inf else ""))
-    typer.echo(f"KID {kid['mean']:.4g} +- {kid['std']:.2g} ({kid['subsets']} subsets of "
-               f"{kid['subset_size']})")
-    typer.echo("KS D: " + ", ".join(
+    lines = ["; ".join(f"{name}: {s['clips']} clips from {s['files']} files"
+                       + (f" ({len(s['skipped'])} skipped)" if s["skipped"] else "")
+                       for name, s in sets.items())]
+    lines += [f"  skipped ({name}) {item['path']}: {item['reason']}"
+              for name, s in sets.items() for item in s["skipped"]]
+    lines += [f"warning: {text}" for text in result.get("warnings", [])]
+    fad, inf, ks, two = result["fad"], result["fad_infinity"], result["ks"], result["c2st"]
+    lines.append(f"C2ST n/a ({two['unavailable']})" if "unavailable" in two else
+                 f"C2ST accuracy {two['accuracy']:.3f} (95% CI {two['ci_low']:.3f} to "
+                 f"{two['ci_high']:.3f}, {two['clips']} clips; 0.5 = indistinguishable)")
+    lines.append(f"FAD {fad['value']:.4g} (95% CI {fad['ci_low']:.4g} to {fad['ci_high']:.4g})")
+    if "caveat" in fad:
+        lines.append(f"  caveat: {fad['caveat']}")
+    if "unavailable" in inf:
+        lines.append(f"FAD-inf n/a ({inf['unavailable']})")
+    elif inf["withheld"]:
+        lines.append(f"FAD-inf withheld: {inf['withheld']}")
+    else:
+        lines.append(f"FAD-inf {inf['value']:.4g} (fit of FAD = FAD-inf + b/n: r2 "
+                     f"{inf['r2']:.3f} >= {inf['r2_min']:.3f}, b {inf['slope']:+.3g})")
+    lines.append(_kernel("KID", result["kid"]))
+    lines.append("KS D: " + ", ".join(
         f"{name} {'n/a' if ks[name] is None else format(ks[name], '.3f')}" for name in ks))
     if result["pis"] is not None or result["iis"] is not None:
-        typer.echo(", ".join(
-            f"{key.upper()} {result[key]['mean']:.3g} +- {result[key]['std']:.2g}"
-            + (f" (reference {result[key]['reference_mean']:.3g})" if "reference_mean" in
-               result[key] else "")
-            for key in ("pis", "iis", "pkid", "ikid") if result[key] is not None))
+        lines += [_score(key.upper(), result[key]) for key in ("pis", "iis")
+                  if result[key] is not None]
+        lines += [_kernel(key.upper(), result[key]) for key in ("pkid", "ikid")
+                  if result[key] is not None]
     elif classifiers:
-        typer.echo(f"classifiers not used: {result['classifiers']['unavailable']}")
+        lines.append(f"classifiers not used: {result['classifiers']['unavailable']}")
+    floors = result.get("floors")
+    if floors:
+        lines.append("floors (same embedder and reference, at most as many clips as "
+                     "generated): " + "; ".join(
+                         f"{row['set']} ({row['clips']} clips) FAD "
+                         + ("n/a" if row["fad"] is None else f"{row['fad']:.4g}") + ", KID "
+                         + ("n/a" if row["kid"] is None else f"{row['kid']:.4g}")
+                         for row in floors))
+    else:
+        lines.append("floors: none here (--floor DIR: held-out real audio); the piano "
+                     "corpus's are in benchmarks/RESULTS.md, 'Metric floors'")
     copies = result["copies"]
     if copies:
-        typer.echo(f"copies: generated p95 {copies['generated_nn_p95']:.3f} vs train p95 "
-                   f"{copies['train_nn_p95']:.3f} (gap {copies['gap']:+.3f}); "
-                   f"{copies['pairs_above_0.90']} clips above 0.90")
-    typer.echo(f"metrics: {result['files']['metrics']}")
-    typer.echo(f"report: {result['files']['report']}")
+        lines.append(f"copies: generated p95 {copies['generated_nn_p95']:.3f} vs train p95 "
+                     f"{copies['train_nn_p95']:.3f} (gap {copies['gap']:+.3f}); "
+                     f"{copies['pairs_above_0.90']} clips above 0.90")
+    lines.append(f"metrics: {result['files']['metrics']}")
+    lines.append(f"report: {result['files']['report']}")
+    return lines
 
 
 @app.command()
