@@ -63,3 +63,19 @@ def test_rebuild_keeps_written_pieces(corpus_dir):
     before = wav.stat().st_mtime_ns
     build_piano_corpus(corpus_dir, **TINY)
     assert wav.stat().st_mtime_ns == before
+
+
+def test_few_minutes_still_fill_every_split_and_say_how(tmp_path):
+    """2 minutes hold two 75 s pieces: the pieces are cut at 40 s instead, one per split."""
+    two = build_piano_corpus(tmp_path / "two", 2, renderer="synth", sample_rate=8000,
+                             progress=False)
+    assert two["pieces_per_split"] == {"train": 1, "validation": 1, "test": 1}
+    assert two["piece_seconds"] == 40.0 and two["pieces_shortened_for_splits"]
+    assert "every piece cut at 40 s so that each split gets one" in two["split_summary"]
+    assert all(any((tmp_path / "two" / split).glob("*.wav")) for split in SPLITS)
+    # Too few minutes for a 10 s piece in each split: said, not silently left empty.
+    tiny = build_piano_corpus(tmp_path / "tiny", 0.3, renderer="synth", sample_rate=8000,
+                              progress=False)
+    assert tiny["pieces_per_split"]["validation"] == tiny["pieces_per_split"]["test"] == 0
+    assert "validation and test are empty" in tiny["split_summary"]
+    assert "ask for 0.5 minutes or more" in tiny["split_summary"]

@@ -117,6 +117,7 @@ def data_piano(
     summary = build_piano_corpus(out, minutes, sample_rate=sample_rate, renderer=renderer,
                                  seed=seed, soundfont=soundfont)
     typer.echo(_corpus_line(summary, out))
+    typer.echo(summary["split_summary"])
 
 
 @data_app.command("notes")
@@ -137,7 +138,8 @@ def data_notes(
 
 
 def _corpus_line(summary: dict, out: Path) -> str:
-    facts = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+    facts = {k: v for k, v in summary.items()
+             if isinstance(v, (int, float, str)) and k != "split_summary"}
     return ", ".join(f"{k}: {v}" for k, v in facts.items()) + f" -> {out}"
 
 

@@ -27,6 +27,7 @@ from cadenza.data.scores import piece_notes
 from cadenza.data.splits import SPLITS, assign_piece_splits, split_fractions
 
 TAIL_SECONDS = 1.0  # after the last release (or the cut), for the dampers and the room
+MIN_PIECE_SECONDS = 10.0  # the shortest cut made so that every split gets a piece
 NOTES_FIELDS = ("pitch", "velocity", "onset", "duration")
 
 
@@ -47,7 +48,10 @@ def build_piano_corpus(
     Writes ``out_dir/<split>/<piece_id>.wav`` (mono pcm16) with ``<piece_id>.notes.json``
     beside it, and ``out_dir/corpus.json``. The split takes ``split`` fractions of the pieces
     in an order hashed from ``seed`` (each split with a nonzero share gets a piece once there
-    are three). The same arguments give byte-identical files; a piece already written with the
+    are three). When ``minutes`` would hold fewer pieces than splits, every piece is cut at
+    ``minutes`` over the number of splits instead, if that leaves ``MIN_PIECE_SECONDS``;
+    ``split_summary`` in the metadata says how it split. The same arguments give
+    byte-identical files; a piece already written with the
     same notes and rendering settings is kept (an interrupted build resumes).
     """
     out_dir = Path(out_dir)
@@ -63,27 +67,16 @@ def build_piano_corpus(
     }
 
     target = minutes * 60.0
-    selected: list[tuple[Piece, list[Note], float]] = []
-    skipped = []
-    total = 0.0
-    with tqdm(total=round(target), unit="s", desc="reading scores", disable=not progress) as bar:
-        for piece in catalogue():
-            if total >= target:
-                break
-            try:
-                notes = piece_notes(piece, seed=seed, piece_seconds=piece_seconds)
-            except Exception as error:  # music21 raises many kinds; a bad score is skipped
-                skipped.append(
-                    {"source": piece.source, "reason": f"{type(error).__name__}: {error}"}
-                )
-                continue
-            if not notes:
-                skipped.append({"source": piece.source, "reason": "no notes"})
-                continue
-            seconds = round(max(note.end for note in notes) + TAIL_SECONDS, 3)
-            selected.append((piece, notes, seconds))
-            total += seconds
-            bar.update(min(round(total), round(target)) - bar.n)
+    selected, skipped, total = _select(target, seed, piece_seconds, progress)
+    # Too few pieces for the splits: cut every piece shorter so that each split gets one,
+    # when the minutes allow pieces of MIN_PIECE_SECONDS.
+    needed = sum(f > 0 for f in fractions)
+    cut = target / needed
+    shortened = (len(selected) < needed and cut >= MIN_PIECE_SECONDS
+                 and (piece_seconds is None or cut < piece_seconds))
+    if shortened:
+        piece_seconds = round(cut, 3)
+        selected, skipped, total = _select(target, seed, piece_seconds, progress)
 
     splits = assign_piece_splits([piece.id for piece, *_ in selected], fractions, seed)
     rows = []
@@ -138,13 +131,64 @@ def build_piano_corpus(
         "soundfont": str(font) if font else None,
         "seed": seed,
         "piece_seconds": piece_seconds,
+        "pieces_shortened_for_splits": shortened,
         "catalogue_exhausted": total < target,
         "pieces": rows,
         "skipped": skipped,
         "versions": software_versions(used),
     }
+    description["split_summary"] = split_summary(description)
     atomic.write_text(out_dir / "corpus.json", json.dumps(description, indent=2) + "\n")
     return description
+
+
+def _select(target: float, seed: int, piece_seconds: float | None, progress: bool
+            ) -> tuple[list[tuple[Piece, list[Note], float]], list[dict], float]:
+    """Catalogue pieces in order, as notes cut at ``piece_seconds``, until ``target`` seconds:
+    (piece, notes, seconds) each, the scores skipped with the reason, and the total seconds."""
+    selected: list[tuple[Piece, list[Note], float]] = []
+    skipped = []
+    total = 0.0
+    with tqdm(total=round(target), unit="s", desc="reading scores", disable=not progress) as bar:
+        for piece in catalogue():
+            if total >= target:
+                break
+            try:
+                notes = piece_notes(piece, seed=seed, piece_seconds=piece_seconds)
+            except Exception as error:  # music21 raises many kinds; a bad score is skipped
+                skipped.append(
+                    {"source": piece.source, "reason": f"{type(error).__name__}: {error}"}
+                )
+                continue
+            if not notes:
+                skipped.append({"source": piece.source, "reason": "no notes"})
+                continue
+            seconds = round(max(note.end for note in notes) + TAIL_SECONDS, 3)
+            selected.append((piece, notes, seconds))
+            total += seconds
+            bar.update(min(round(total), round(target)) - bar.n)
+    return selected, skipped, total
+
+
+def split_summary(description: dict) -> str:
+    """One sentence on how a corpus split: pieces and seconds per split, and why any is empty."""
+    pieces, seconds = description["pieces_per_split"], description["seconds_per_split"]
+    shares = description["split_fractions"]
+    parts = ", ".join(f"{name} {pieces[name]} piece{'s' * (pieces[name] != 1)} "
+                      f"({seconds[name]:.1f} s)" for name in SPLITS)
+    text = (f"split by piece (seed {description['seed']}, shares "
+            + "/".join(f"{shares[name]:.0%}" for name in SPLITS) + f"): {parts}")
+    if description.get("pieces_shortened_for_splits"):
+        text += (f"; every piece cut at {description['piece_seconds']:g} s so that each split "
+                 "gets one")
+    empty = [name for name in SPLITS if shares[name] > 0 and pieces[name] == 0]
+    if empty:
+        total, needed = sum(pieces.values()), sum(f > 0 for f in shares.values())
+        text += (f"; {' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: "
+                 f"{total} piece{'s' * (total != 1)} cannot fill {needed} splits; ask for "
+                 f"{needed * MIN_PIECE_SECONDS / 60:g} minutes or more (a piece of at least "
+                 f"{MIN_PIECE_SECONDS:g} s for each)")
+    return text
 
 
 def _render(notes, seconds, renderer, sample_rate, seed, font) -> np.ndarray:
