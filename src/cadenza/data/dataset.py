@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from cadenza.atomic import write_json
 from cadenza.data import audio
+from cadenza.data.walk import audio_files
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,9 @@ def scan(
     with other suffixes are ignored; audio files that fail are listed in ``skipped``.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: not a folder")
-    paths = sorted(
-        path
-        for path in root.rglob("*")
-        if path.is_file() and path.suffix.lower() in audio.AUDIO_SUFFIXES
-    )
-    manifest = Manifest(str(root.resolve()))
+    # Links that loop or dangle, folders named like audio: reported in skipped, not dropped.
+    paths, passed_over = audio_files(root)
+    manifest = Manifest(str(root.resolve()), skipped=passed_over)
     for path in tqdm(paths, desc="scanning", unit="file", disable=not progress):
         entry, reason = check_file(path, min_seconds)
         relative = str(path.relative_to(root))
