@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import soundfile
@@ -20,6 +22,7 @@ def folder(tmp_path_factory):
     (root / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
     soundfile.write(root / "short.wav", np.zeros(RATE // 4), RATE)
     (root / "notes.txt").write_text("not audio, ignored")
+    os.symlink("missing.wav", root / "gone.wav")  # a dangling link is named, not dropped
     return root
 
 
@@ -29,10 +32,12 @@ def test_load_clips_cuts_files_and_lists_what_it_skips(folder):
     # skipped with their reasons; notes.txt is not audio and not mentioned.
     assert clips.clips.shape == (10, 16000) and clips.files == 5
     reasons = {item["path"]: item["reason"] for item in clips.skipped}
-    assert set(reasons) == {"broken.wav", "short.wav"}
+    assert set(reasons) == {"broken.wav", "short.wav", "gone.wav"}
+    assert reasons["gone.wav"].startswith("dangling symbolic link")
     assert "not readable" in reasons["broken.wav"] and "shorter than one clip" in reasons[
         "short.wav"]
     assert ("more/stereo.flac", 1.0) in clips.sources
+    assert clips.native_rates == {RATE: 5}  # the files' own rate, before resampling
 
 
 def test_clip_batches_are_bounded_float64_at_the_models_rate():

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from cadenza.data import audio
+from cadenza.data import audio, walk
 
 BATCH_CLIPS = 64  # clips handed to a model at once: bounds memory for large folders
 
@@ -62,12 +62,9 @@ class ClipSet:
 
 
 def audio_files(folder: str | os.PathLike) -> list[Path]:
-    """Every file with an audio suffix under ``folder``, recursively, in sorted order."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: not a folder")
-    return sorted(path for path in folder.rglob("*")
-                  if path.is_file() and path.suffix.lower() in audio.AUDIO_SUFFIXES)
+    """Every file with an audio suffix under ``folder``, recursively, in sorted order
+    (``cadenza.data.walk.audio_files`` without what it passed over)."""
+    return walk.audio_files(folder)[0]
 
 
 def load_clips(
@@ -83,7 +80,8 @@ def load_clips(
     Each file is read, averaged to mono and resampled to ``sample_rate``, then cut into
     non-overlapping clips of ``clip_seconds`` from its start; the remainder shorter than a
     clip is dropped. A file that cannot be decoded, holds NaN / infinite samples, is empty, or
-    is shorter than one clip is listed in ``skipped`` with the reason.
+    is shorter than one clip is listed in ``skipped`` with the reason, as are links that loop
+    or dangle and folders named like audio files.
     """
     if sample_rate <= 0 or clip_seconds <= 0:
         raise ValueError("sample_rate and clip_seconds must be positive")
@@ -91,11 +89,10 @@ def load_clips(
     length = round(clip_seconds * sample_rate)
     clips: list[np.ndarray] = []
     sources: list[tuple[str, float]] = []
-    skipped: list[dict] = []
+    paths, skipped = walk.audio_files(root)  # links that loop or dangle are listed too
     native_rates: dict[int, int] = {}
     files = 0
-    for path in tqdm(audio_files(root), desc=f"reading {name}", unit="file",
-                     disable=not progress):
+    for path in tqdm(paths, desc=f"reading {name}", unit="file", disable=not progress):
         relative = str(path.relative_to(root))
         try:
             native_rate = audio.info(path).sample_rate
