@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cadenza.cli import build, editing, measure  # noqa: F401  (each registers its commands)
+from cadenza.cli import app_command, build, editing, measure  # noqa: F401  (each registers its commands)
 from cadenza.cli.app import app
 
 __all__ = ["app", "main"]

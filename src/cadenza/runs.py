@@ -1,0 +1,191 @@
+"""Running a task as the command line and the web app do: one call, a wav and its JSON record.
+
+``generate`` and ``edit`` take a loaded model and the plan it resolved, read the inputs at the
+model's rate, run the :mod:`cadenza.tasks` function, write the audio (atomically) and beside it
+the record: the plan verbatim (``plan.record()``), the settings, the inputs and the timings. The
+CLI and the app (``cadenza app``) both run tasks through here, so a result made either way is
+described the same way.
+
+``Watched`` shows a caller each model call as it happens (progress, cancelling) and
+``planned_calls`` counts a run's model calls beforehand, by a dry run with a null network.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from cadenza import tasks
+from cadenza.atomic import write_json
+from cadenza.data import audio
+from cadenza.plan import Plan
+from cadenza.version import __version__
+
+EDITS = ("extend", "inpaint", "outpaint", "transfer", "interpolate")
+"""The tasks that start from audio: their inputs are files, their result one wav."""
+
+
+def parse_gaps(text: str, option: str = "--gaps") -> list[tuple[float, float]]:
+    """``"3-5,6.5-7"`` -> ``[(3.0, 5.0), (6.5, 7.0)]``; ``option`` names the field in errors."""
+    try:
+        pairs = [part.split("-") for part in text.split(",") if part.strip()]
+        return [(float(start), float(end)) for start, end in pairs]
+    except ValueError:
+        raise ValueError(f"{option} takes start-end seconds, comma-separated (e.g. 3-5,6.5-7), "
+                         f"got {text!r}") from None
+
+
+def parse_loudness(text: str, option: str = "--loudness") -> float | str | None:
+    """A number of LUFS, ``'model'`` (the model's own target) or ``'off'`` (None)."""
+    if text in ("model", "off"):
+        return None if text == "off" else text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not -70 <= value <= 0:
+        raise ValueError(f"{option} takes LUFS between -70 and 0, 'model' or 'off'; got {text!r}")
+    return value
+
+
+def check_inputs(inputs: Sequence[Path]) -> None:
+    """A wrong input file fails here, before anything slow (``audio.info`` names the file)."""
+    for path in inputs:
+        audio.info(path)
+
+
+def read_inputs(model: tasks.Model, inputs: Sequence[Path]) -> list[Tensor]:
+    """Each file as ``(channels, samples)`` at the model's rate and channel count."""
+    return [torch.from_numpy(audio.load(path, model.sample_rate, channels=model.channels)[0])
+            for path in inputs]
+
+
+def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: float,
+             batch: int, seed: int, plan: Plan, loudness: float | str | None = "model",
+             progress: bool = False, subtype: str = "pcm16") -> dict[str, Any]:
+    """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record to
+    ``out/generate.json``; returns the record."""
+    if seconds <= 0 or batch < 1:
+        raise ValueError("seconds must be positive and batch at least 1")
+    started = time.perf_counter()
+    gains: list[dict] = []
+    waves = tasks.generate(model, seconds, batch, seed=seed, plan=plan, progress=progress,
+                           loudness=loudness, gains=gains)
+    elapsed = time.perf_counter() - started
+    paths = [str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), model.sample_rate,
+                             subtype)) for i, wave in enumerate(waves)]
+    record = {
+        "task": "generate", "model": str(model_name), "seconds": seconds, "batch": batch,
+        "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
+        "clipped_samples": int((waves.abs() >= 1).sum()),
+        "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
+    }
+    write_json(out / "generate.json", record)
+    return record
+
+
+def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence[Path],
+         out: Path, *, seed: int, plan: Plan, settings: dict[str, Any], progress: bool = False,
+         subtype: str = "pcm16", load_seconds: float = 0.0) -> dict[str, Any]:
+    """Run ``cadenza.tasks.<task>`` on the audio files ``inputs`` with ``plan`` and
+    ``settings``; write the wav ``out`` and the record beside it (``out`` with ``.json``);
+    return the record. ``load_seconds`` (loading the model) is added to the record's load time.
+    ``extend`` is streamed to disk: hours of audio never sit in memory."""
+    if task not in EDITS:
+        raise ValueError(f"unknown editing task {task!r}; choose one of {', '.join(EDITS)}")
+    if out.suffix.lower() != ".wav":
+        raise ValueError(f"the output must be a .wav file, got {out}")
+    started = time.perf_counter()
+    waves = read_inputs(model, inputs)
+    loaded = time.perf_counter()
+    run = {"seed": seed, "plan": plan, "progress": progress, **settings}
+    if task == "extend":
+        chunks = tasks.extend_chunks(model, waves[0][None], **run)
+        with audio.open_wav(out, model.sample_rate, model.channels, subtype) as append:
+            for chunk in chunks:
+                append(chunk[0].numpy())
+    else:  # looked up at call time, so a test can spy on the task
+        result = getattr(tasks, task)(model, *waves, **run)
+        audio.write(out, result.numpy(), model.sample_rate, subtype)
+    finished = time.perf_counter()
+    record = {
+        "task": task, "model": str(model_name), "seed": seed, "plan": plan.record(), **settings,
+        "inputs": [str(path) for path in inputs],
+        "input_seconds": [round(wave.shape[-1] / model.sample_rate, 6) for wave in waves],
+        "output": str(out),
+        "output_seconds": round(audio.info(out).seconds, 6),
+        "timings_seconds": {"load": round(load_seconds + loaded - started, 3),
+                            "run": round(finished - loaded, 3)},
+        "cadenza": __version__,
+    }
+    write_json(out.with_suffix(".json"), record)
+    return record
+
+
+# ------------------------------------------------------------------ watching model calls
+
+
+class Watched:
+    """``model`` whose network calls ``on_call()`` first, every time: a progress report, or an
+    exception that stops the run between two calls (cancelling). Anything else is the model's.
+    """
+
+    def __init__(self, model: tasks.Model, on_call: Callable[[], None]) -> None:
+        self.model = model
+        self.on_call = on_call
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def denoiser(self) -> Callable[[Tensor, Tensor], Tensor]:
+        network = self.model.denoiser()
+
+        def watched(x: Tensor, sigma: Tensor) -> Tensor:
+            self.on_call()
+            return network(x, sigma)
+
+        return watched
+
+
+class _DryRun(Watched):
+    """A model whose network and decoder return zeros: runs a task's control flow for free."""
+
+    def denoiser(self) -> Callable[[Tensor, Tensor], Tensor]:
+        def null(x: Tensor, sigma: Tensor) -> Tensor:
+            self.on_call()
+            return torch.zeros_like(x)
+
+        return null
+
+    def decode(self, tensor: Tensor, samples: int | None = None) -> Tensor:
+        rep = self.model.representation
+        length = rep.samples_for_frames(tensor.shape[-1]) if samples is None else samples
+        return torch.zeros(tensor.shape[0], self.model.channels, length)
+
+
+def planned_calls(task: str, model: tasks.Model, waves: Sequence[Tensor] = (),
+                  **keywords: Any) -> int:
+    """How many model calls a run will make: ``cadenza.tasks.<task>`` on ``waves`` (the
+    inputs, as :func:`edit` passes them) with ``keywords``, run with a null network and
+    decoder, which costs next to nothing."""
+    count = 0
+
+    def counted() -> None:
+        nonlocal count
+        count += 1
+
+    dry = _DryRun(model, counted)
+    if task == "generate":
+        tasks.generate(dry, **{**keywords, "loudness": None, "gains": None})
+    elif task == "extend":
+        for _ in tasks.extend_chunks(dry, waves[0][None], **keywords):
+            pass
+    else:
+        getattr(tasks, task)(dry, *waves, **keywords)
+    return count

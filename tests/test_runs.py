@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from cadenza import runs, tasks
+from cadenza.data import audio
+from cadenza.pipeline import load, shipped
+
+
+@pytest.fixture(scope="module")
+def piano():
+    return load(shipped())
+
+
+@pytest.fixture(scope="module")
+def clip(piano):
+    generator = torch.Generator().manual_seed(0)
+    return 0.1 * torch.randn(1, piano.sample_rate, generator=generator)
+
+
+def test_parse_gaps_and_loudness_name_the_field_they_came_from():
+    assert runs.parse_gaps("3-5, 6.5-7") == [(3.0, 5.0), (6.5, 7.0)]
+    with pytest.raises(ValueError, match=r"^gaps takes start-end seconds"):
+        runs.parse_gaps("3 to 5", "gaps")
+    assert runs.parse_loudness("model") == "model" and runs.parse_loudness("off") is None
+    assert runs.parse_loudness("-18") == -18.0
+    with pytest.raises(ValueError, match="--loudness takes LUFS"):
+        runs.parse_loudness("loud")
+
+
+CASES = {  # task -> (inputs, keywords): each plan differs in what drives its count of calls
+    "generate": (0, {"seconds": 0.5, "batch": 2}),
+    "extend": (1, {"seconds": 0.7, "window_seconds": 0.6, "context_seconds": 0.4}),
+    "inpaint": (1, {"gaps": [(0.2, 0.4)]}),
+    "outpaint": (1, {"seconds": 0.3, "side": "before"}),
+    "transfer": (1, {"strength": 0.5}),
+    "interpolate": (2, {"ratio": 0.3}),
+}
+PLANS = {"generate": (None, None, 3), "extend": ("replace", None, 3),
+         "inpaint": ("repaint-fast", None, 6), "outpaint": ("repaint", None, 5),
+         "transfer": (None, "heun", 6), "interpolate": (None, None, 4)}
+
+
+@pytest.mark.parametrize("task", CASES)
+def test_planned_calls_are_the_calls_the_run_makes(task, piano, clip):
+    """The dry run (null network) counts what the real run does, model call for model call."""
+    count, keywords = CASES[task]
+    options = {"resample": 2, "jump_length": 2} if task == "outpaint" else {}
+    plan = piano.plan(*PLANS[task], **options)
+    waves = [clip, clip.flip(-1)][:count]
+    planned = runs.planned_calls(task, piano, waves, seed=0, plan=plan, **keywords)
+    made = []
+    watched = runs.Watched(piano, lambda: made.append(1))
+    if task == "extend":
+        list(tasks.extend_chunks(watched, waves[0][None], seed=0, plan=plan, **keywords))
+    else:
+        getattr(tasks, task)(watched, *waves, seed=0, plan=plan, **keywords)
+    assert planned == len(made) > 0
+
+
+def test_an_exception_from_the_watcher_stops_the_run_between_calls(piano, clip):
+    calls = []
+
+    def stop_at_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tasks.transfer(runs.Watched(piano, stop_at_third), clip, 1.0, plan=piano.plan(steps=8))
+    assert len(calls) == 3
+
+
+def test_edit_writes_the_wav_and_the_record_the_cli_writes(piano, clip, tmp_path):
+    source = tmp_path / "take.wav"
+    soundfile.write(source, clip[0].numpy(), piano.sample_rate, subtype="FLOAT")
+    out = tmp_path / "out" / "fixed.wav"
+    plan = piano.plan("replace", steps=2)
+    record = runs.edit("inpaint", piano, "tiny-piano-mel", [source], out, seed=3, plan=plan,
+                       settings={"gaps": [(0.25, 0.5)]}, subtype="float")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fixed.json", "fixed.wav"]
+    assert json.loads(out.with_suffix(".json").read_text()) == json.loads(json.dumps(record))
+    assert record["plan"] == plan.record() and record["seed"] == 3
+    assert record["output_seconds"] == pytest.approx(1.0)
+    assert set(record["timings_seconds"]) == {"load", "run"}
+    result = audio.load(out)[0][0]
+    known = np.ones(result.shape[-1], dtype=bool)
+    known[piano.sample_rate // 4: piano.sample_rate // 2] = False
+    assert np.array_equal(result[known], clip[0].numpy()[known])  # float wav: exact
+
+
+def test_generate_writes_clips_and_generate_json(piano, tmp_path):
+    record = runs.generate(piano, "tiny-piano-mel", tmp_path, seconds=0.25, batch=2, seed=4,
+                           plan=piano.plan(steps=2))
+    assert [audio.info(p).frames for p in record["files"]] == [piano.sample_rate // 4] * 2
+    assert json.loads((tmp_path / "generate.json").read_text())["seed"] == 4
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        runs.generate(piano, "m", tmp_path, seconds=0, batch=1, seed=0, plan=piano.plan())
