@@ -6,11 +6,16 @@ import typer
 
 from cadenza.version import __version__
 
+# Plain click help: it wraps to the terminal, where rich's boxed tables cut option names
+# short at 80 columns ("--regenerate-cont…") and label flags "<bool>".
+HELP = {"rich_markup_mode": None}
+
 app = typer.Typer(
     help="Diffusion models of music audio.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    **HELP,
 )
 
 
@@ -29,6 +34,6 @@ def root(
     """Diffusion models of music audio."""
 
 
-data_app = typer.Typer(help="Datasets: check a folder, build caches, render the piano corpus.",
-                       no_args_is_help=True)
+data_app = typer.Typer(help="Datasets: scan folders, build caches, render corpora.",
+                       no_args_is_help=True, **HELP)
 app.add_typer(data_app, name="data")

@@ -27,7 +27,10 @@ def demo(
     extend: float = typer.Option(30.0, help="Extend a 5 s prompt to this many seconds (> 5) "
                                             "and fill a gap in it (0: skip)."),
 ) -> None:
-    """Generate piano with the shipped models, compare the samplers exactly; an HTML report."""
+    """Hear the shipped models and compare the samplers.
+
+    Generates piano with each shipped model, extends and gap-fills a Bach prompt, and scores
+    every sampler against the exact Gaussian oracle; writes an HTML report."""
     from cadenza.demo import run_demo  # matplotlib loads only when needed
 
     if clips < 0 or seconds <= 0 or extend < 0:
@@ -44,7 +47,10 @@ def data_scan(
     out: Path = typer.Option(None, help="Manifest to write (default FOLDER/manifest.json)."),
     min_seconds: float = typer.Option(1.0, help="Shorter files are skipped and reported."),
 ) -> None:
-    """Check every audio file into a manifest; unusable files are named and skipped."""
+    """Check every audio file into a manifest.
+
+    Unusable files are named and skipped, with the reason, as are links that loop or dangle
+    and folders named like audio files."""
     from cadenza.data.dataset import scan
 
     manifest = scan(folder, min_seconds=min_seconds)
@@ -74,7 +80,9 @@ def data_prepare(
     shard: str = typer.Option("0/1", help="This machine's slice i/n of the shards."),
     min_seconds: float = typer.Option(1.0, help="Shorter files are skipped and reported."),
 ) -> None:
-    """Encode a collection into sharded, resumable caches; re-run to finish an interrupted job."""
+    """Encode recordings into sharded, resumable caches.
+
+    Re-run the same command to finish an interrupted job."""
     from cadenza.data.dataset import Manifest, scan
     from cadenza.data.prepare import prepare
     from cadenza.representations import representation as build
@@ -111,7 +119,11 @@ def data_piano(
     seed: int = typer.Option(0, help="Seed of the split and the performance details."),
     soundfont: Path = typer.Option(None, help="General MIDI soundfont for FluidSynth."),
 ) -> None:
-    """Render real compositions from music21's corpus to piano audio, split by piece."""
+    """Render music21's compositions as piano audio.
+
+    Pieces are split into train/, validation/ and test/ by piece, never by crop; the
+    command says how it split. With too few minutes for a piece per split, every piece is
+    cut shorter so that each split gets one."""
     from cadenza.data.piano import build_piano_corpus
 
     summary = build_piano_corpus(out, minutes, sample_rate=sample_rate, renderer=renderer,
@@ -129,7 +141,9 @@ def data_notes(
     seed: int = typer.Option(0, help="Seed of the split."),
     soundfont: Path = typer.Option(None, help="General MIDI soundfont for FluidSynth."),
 ) -> None:
-    """Render the labelled single-note set (pitch x velocity x instrument)."""
+    """Render the labelled single-note set.
+
+    Every pitch x velocity x instrument, split so that each split sees every class."""
     from cadenza.data.note_set import build_note_set
 
     summary = build_note_set(out, seconds=seconds, sample_rate=sample_rate, renderer=renderer,
@@ -150,7 +164,9 @@ def train(
     out: Path = typer.Option(..., help="Run folder: checkpoints, logs, samples, model/."),
     set_: list[str] = typer.Option([], "--set", help="Override, e.g. training.steps=2000."),
 ) -> None:
-    """Train a preset; re-running the same command resumes from the last checkpoint."""
+    """Train a preset.
+
+    Re-running the same command resumes from the last checkpoint."""
     from cadenza.presets import load_preset
     from cadenza.train import train as run_training
 
@@ -164,7 +180,9 @@ def export(
     data: Path = typer.Option(..., help="The run's training data (its statistics are refitted)."),
     out: Path = typer.Option(..., help="The model (or vocoder) folder to write."),
 ) -> None:
-    """Export a run's newest checkpoint (EMA weights) as a model folder, while it trains."""
+    """Export a run's newest checkpoint as a model folder.
+
+    Takes the EMA weights; works while the run trains."""
     from cadenza.train import export as export_run
 
     typer.echo(f"model: {export_run(run, data, out)}")
@@ -193,8 +211,10 @@ def distill(
     set_: list[str] = typer.Option([], "--set", help="Other training options, e.g. "
                                                      "training.ema_decay=0.9999."),
 ) -> None:
-    """Progressive distillation (seed 001): halve the teacher's DDIM steps, round after round;
-    re-running the same command resumes where it stopped."""
+    """Progressive distillation (Salimans & Ho 2022).
+
+    Each round trains a student to take one DDIM step for two of its teacher's, halving the
+    steps; re-running the same command resumes where it stopped."""
     from cadenza.distill import distill as run_distillation
     from cadenza.presets import apply_override
 
@@ -218,7 +238,9 @@ def train_classifier_(
     steps: int = typer.Option(1500, help="Training steps (batches of 32 one-second crops)."),
     seed: int = typer.Option(0, help="Seed of the initialisation, batches and augmentation."),
 ) -> None:
-    """Train a pitch or instrument classifier on a note set (for PIS, IIS, PKID, IKID)."""
+    """Train a pitch or instrument note classifier.
+
+    Trained on a note set from `cadenza data notes`; used for PIS, IIS, PKID and IKID."""
     from cadenza.metrics.classifier import TARGETS, train_classifier
 
     if target not in TARGETS:

@@ -32,8 +32,10 @@ def eval_(
                               "A folder; auto: the corpus's other held-out splits when "
                               "REFERENCE is a `cadenza data piano` split; none."),
 ) -> None:
-    """Measure generated audio against reference audio: C2ST, FAD, KID, KS, PIS, IIS, copies,
-    each with its caveats; an HTML report."""
+    """Measure generated audio against reference audio.
+
+    C2ST, FAD, FAD-inf, KID, KS, PIS, IIS, copies, each with its caveats, and floors; writes
+    metrics.json and an HTML report."""
     from cadenza.evaluate import evaluate
     from cadenza.metrics.embedders import ThirdPartyModelError
 
