@@ -1,8 +1,10 @@
 """Datasets from any folder of recordings: a checked manifest, a split by file, random crops.
 
-``scan`` reads every audio file under a folder once: it records duration, sample rate,
-channels and a content hash, and names every file it cannot use (unreadable, corrupt, empty,
-too short, non-finite) in a report instead of failing. ``split`` assigns whole files to train
+``scan`` reads every audio file under a folder once, a block at a time (memory stays flat
+however long a file): it records duration, sample rate, channels and a content hash, and
+names every file it cannot use (unreadable, corrupt, empty, too short, longer than
+``audio.max_seconds()``, an implausible header or content; see ``cadenza.data.audio``) in a
+report instead of failing. ``split`` assigns whole files to train
 or validation, never crops, deterministically. ``RandomCrops`` is a torch ``Dataset`` of
 fixed-length crops that rejects near-silent ones, fully determined by its seed.
 """
@@ -88,36 +90,45 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_file(path: Path, min_seconds: float = 0.0) -> tuple[Entry | None, str | None]:
-    """Decode one file completely; return its entry, or the reason it cannot be used."""
+def check_file(path: Path, min_seconds: float = 0.0,
+               max_seconds: float | None = None) -> tuple[Entry | None, str | None]:
+    """Decode one file completely, a block at a time; return its entry, or the reason it
+    cannot be used. ``max_seconds``: the longest file accepted (``audio.max_seconds()`` by
+    default), checked on the header before anything is decoded."""
     try:
-        wave, sample_rate = audio.load(path)
+        found = audio.info(path)
+        frames, sound = 0, False
+        for block in audio.blocks(path, limit=max_seconds):
+            frames += block.shape[1]
+            sound = sound or bool(block.any())
     except audio.AudioError as error:
         return None, str(error).removeprefix(f"{path}: ")
-    if wave.shape[1] == 0:
+    if frames == 0:
         return None, "empty (no samples)"
-    seconds = wave.shape[1] / sample_rate
+    seconds = frames / found.sample_rate
     if seconds < min_seconds:
         return None, f"too short ({seconds:.2f} s; the minimum is {min_seconds:g} s)"
-    if not np.any(wave):
+    if not sound:
         return None, "digital silence throughout"
-    return Entry(str(path), seconds, sample_rate, int(wave.shape[0]), _sha256(path)), None
+    return Entry(str(path), seconds, found.sample_rate, found.channels, _sha256(path)), None
 
 
 def scan(
-    root: str | os.PathLike, *, min_seconds: float = 0.0, progress: bool = True
+    root: str | os.PathLike, *, min_seconds: float = 0.0, max_seconds: float | None = None,
+    progress: bool = True,
 ) -> Manifest:
     """Recursively check every audio file (by suffix) under ``root`` into a manifest.
 
     Files are visited in sorted order so the manifest is the same on every machine. Files
     with other suffixes are ignored; audio files that fail are listed in ``skipped``.
+    ``max_seconds``: the longest file kept (``audio.max_seconds()`` by default).
     """
     root = Path(root)
     # Links that loop or dangle, folders named like audio: reported in skipped, not dropped.
     paths, passed_over = audio_files(root)
     manifest = Manifest(str(root.resolve()), skipped=passed_over)
     for path in tqdm(paths, desc="scanning", unit="file", disable=not progress):
-        entry, reason = check_file(path, min_seconds)
+        entry, reason = check_file(path, min_seconds, max_seconds)
         relative = str(path.relative_to(root))
         if entry is None:
             manifest.skipped.append({"path": relative, "reason": reason})

@@ -6,13 +6,16 @@ if the representation has any) and ``shards/shard-NNNNN.safetensors``. A shard f
 only when complete (written to a temporary name, then renamed), so an interrupted run is
 finished by running the same command again: complete shards are skipped, the rest redone.
 ``shard=(i, n)`` takes every n-th shard starting at i, so n machines can share the work.
+
+Recordings are read, resampled and cut into chunks a block at a time, so a long file never
+sits in memory as a whole wave; only its encoded chunks are kept until its shard is written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -30,6 +33,7 @@ from cadenza.data.dataset import Manifest
 from cadenza.representations import Representation, representation
 
 PLAN_VERSION = 1
+FIT_CHUNKS = 256  # the representation's statistics see at most this many chunks of a file
 
 
 def _save_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -46,18 +50,29 @@ def _chunks(wave: np.ndarray, samples: int) -> np.ndarray:
     return wave[:, : count * samples].reshape(wave.shape[0], count, samples).transpose(1, 0, 2)
 
 
-def _file_chunks(path: Path, sample_rate: int, samples: int, channels: int) -> torch.Tensor:
-    """A recording as (chunks, channels, samples) at the representation's rate."""
-    wave, _ = audio.load(path, sample_rate, channels=channels)
-    return torch.from_numpy(np.ascontiguousarray(_chunks(wave, samples)))
+def _chunk_batches(path: Path, sample_rate: int, samples: int, channels: int, batch: int,
+                   limit: float | None = None) -> Iterator[torch.Tensor]:
+    """A recording as (<= batch, channels, samples) tensors at the representation's rate,
+    streamed: the chunks of ``_chunks`` on the whole wave, never holding the whole wave."""
+    pending, held = [], 0  # blocks not yet cut into a batch, and their samples
+    for block in audio.resampled_blocks(path, sample_rate, channels, limit=limit):
+        pending.append(block)
+        held += block.shape[1]
+        while held >= batch * samples:
+            wave = np.concatenate(pending, axis=1)
+            cut = batch * samples
+            yield torch.from_numpy(np.ascontiguousarray(_chunks(wave[:, :cut], samples)))
+            pending, held = [wave[:, cut:]], held - cut
+    wave = np.concatenate(pending, axis=1) if pending else np.zeros((channels, 0), np.float32)
+    if wave.shape[1] and len(chunks := _chunks(wave, samples)):  # the last, maybe padded
+        yield torch.from_numpy(np.ascontiguousarray(chunks))
 
 
-def _encode_file(
-    rep: Representation, path: Path, samples: int, channels: int, batch: int = 16
-) -> torch.Tensor:
-    chunks = _file_chunks(path, rep.sample_rate, samples, channels)
+def _encode_file(rep: Representation, path: Path, samples: int, channels: int,
+                 limit: float | None = None, batch: int = 16) -> torch.Tensor:
     with torch.no_grad():
-        parts = [rep.encode(chunks[i : i + batch]) for i in range(0, len(chunks), batch)]
+        parts = [rep.encode(chunks) for chunks in
+                 _chunk_batches(path, rep.sample_rate, samples, channels, batch, limit)]
     return torch.cat(parts) if parts else torch.empty(0)
 
 
@@ -69,7 +84,7 @@ def _load_representation(cache: Path, plan: dict) -> Representation:
     return rep
 
 
-def _encode_shard(cache: str, index: int) -> str:
+def _encode_shard(cache: str, index: int, limit: float | None = None) -> str:
     """Worker: encode every file of shard ``index`` into one safetensors file."""
     torch.set_num_threads(1)
     cache = Path(cache)
@@ -79,7 +94,11 @@ def _encode_shard(cache: str, index: int) -> str:
     root = Path(plan["root"])
     tensors, owners = [], []
     for position, item in enumerate(plan["shards"][index]):
-        encoded = _encode_file(rep, root / item["path"], samples, plan["channels"])
+        try:
+            encoded = _encode_file(rep, root / item["path"], samples, plan["channels"], limit)
+        except audio.AudioError as error:  # scanned fine once, so it changed since
+            raise audio.AudioError(f"{error}; it is not as when the collection was scanned: "
+                                   "scan it again into a new cache") from None
         tensors.append(encoded)
         owners.append(torch.full((len(encoded),), position, dtype=torch.int64))
     path = cache / "shards" / f"shard-{index:05d}.safetensors"
@@ -103,8 +122,10 @@ def plan_cache(
     channels: int = 1,
     files_per_shard: int = 16,
     fit_files: int = 32,
+    max_seconds: float | None = None,
 ) -> dict:
-    """Write (or check) ``plan.json`` and fit the representation's statistics once."""
+    """Write (or check) ``plan.json`` and fit the representation's statistics once, on the
+    first ``FIT_CHUNKS`` chunks of each of the plan's first ``fit_files`` files."""
     cache = Path(cache)
     entries = sorted(manifest.entries, key=lambda entry: (entry.sha256, entry.path))
     shards = [
@@ -135,15 +156,23 @@ def plan_cache(
         # Statistics from the first files of the fixed plan: every machine computes the same.
         samples = round(chunk_seconds * rep.sample_rate)
         root = Path(manifest.root)
-        batches = (
-            _file_chunks(root / e.path, rep.sample_rate, samples, channels)
-            for e in entries[:fit_files]
-        )
-        rep.fit(batch for batch in batches if len(batch))
+        batches = (_first_chunks(root / e.path, rep.sample_rate, samples, channels,
+                                 max_seconds) for e in entries[:fit_files])
+        rep.fit(batch for batch in batches if batch is not None and len(batch))
         _save_atomic(
             {k: v.contiguous() for k, v in rep.state_dict().items()}, state_path, {}
         )
     return plan
+
+
+def _first_chunks(path: Path, sample_rate: int, samples: int, channels: int,
+                  limit: float | None) -> torch.Tensor | None:
+    """The first ``FIT_CHUNKS`` chunks of a recording (all, if it has fewer), one batch."""
+    batches = _chunk_batches(path, sample_rate, samples, channels, FIT_CHUNKS, limit)
+    try:
+        return next(batches, None)
+    finally:
+        batches.close()  # the file is closed now, not when the generator is collected
 
 
 def _remove_stale_temporaries(folder: Path, mine: range, alone: bool) -> None:
@@ -167,11 +196,13 @@ def prepare(
     shard: tuple[int, int] = (0, 1),
     progress: bool = True,
     after_shard: Callable[[int], None] | None = None,
+    max_seconds: float | None = None,
 ) -> dict:
     """Encode this machine's slice of the collection; returns a summary of what was done.
 
     ``after_shard`` is called in this process with each shard's index once its file is
-    complete (tests use it to interrupt a run between shards).
+    complete (tests use it to interrupt a run between shards). ``max_seconds``: the longest
+    recording read (``audio.max_seconds()`` by default), as ``scan`` checked it.
     """
     index, count = shard
     if not 0 <= index < count:
@@ -179,7 +210,7 @@ def prepare(
     cache = Path(cache)
     plan = plan_cache(
         manifest, cache, rep, chunk_seconds=chunk_seconds, channels=channels,
-        files_per_shard=files_per_shard,
+        files_per_shard=files_per_shard, max_seconds=max_seconds,
     )
     mine = range(index, len(plan["shards"]), count)
     _remove_stale_temporaries(cache / "shards", mine, alone=count == 1)
@@ -188,14 +219,15 @@ def prepare(
                disable=not progress)
     if workers <= 1:
         for i in todo:
-            _encode_shard(str(cache), i)
+            _encode_shard(str(cache), i, max_seconds)
             bar.update()
             if after_shard is not None:
                 after_shard(i)
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            for i, _ in zip(todo, pool.map(_encode_shard, [str(cache)] * len(todo), todo),
-                            strict=True):
+            done = pool.map(_encode_shard, [str(cache)] * len(todo), todo,
+                            [max_seconds] * len(todo))
+            for i, _ in zip(todo, done, strict=True):
                 bar.update()
                 if after_shard is not None:
                     after_shard(i)
