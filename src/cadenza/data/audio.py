@@ -176,7 +176,7 @@ def blocks(path: str | os.PathLike, *, limit: float | None = None) -> Iterator[n
     """The whole file as checked ``(channels, frames)`` blocks of up to ``BLOCK_FRAMES``:
     memory stays flat however long the file (up to ``limit`` seconds, ``max_seconds()`` by
     default). The samples are ``load``'s, but for MP3 near each block's start, where
-    libsndfile's decoder differs by about 1e-5 after a partial read."""
+    libsndfile's decoder differs slightly after a partial read."""
     found = info(path)
     check_length(found, limit=limit)
     for data in _frames(found.path, found, 0, None, limit):
