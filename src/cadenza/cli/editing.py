@@ -31,7 +31,7 @@ def generate(
     import time
 
     from cadenza import tasks
-    from cadenza.atomic import write_json
+    from cadenza.atomic import add_record, unique_key
     from cadenza.data import audio
     from cadenza.pipeline import load, model_folder
 
@@ -49,12 +49,13 @@ def generate(
         str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
         for i, wave in enumerate(waves)
     ]
-    write_json(out / "generate.json", {
+    # Other runs may write into this folder at the same time: add this run's record to theirs.
+    add_record(out / "generate.json", {
         "task": "generate", "model": str(model), "seconds": seconds, "batch": batch,
         "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
         "clipped_samples": int((waves.abs() >= 1).sum()),
         "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
-    })
+    }, unique_key(f"seed-{seed}"))
     typer.echo("\n".join(paths))
 
 
@@ -125,8 +126,8 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
 
     if out.suffix.lower() != ".wav":
         raise ValueError(f"--out must name a .wav file, got {out}")
-    for path in inputs:  # a wrong file fails before the model loads
-        audio.info(path)
+    for path in inputs:  # a wrong or too long file fails before the model loads
+        audio.check_length(audio.info(path))
     user = conform.format_of(str(inputs[0]), rate, channels)
     model = model_folder(model)
     started = time.perf_counter()
