@@ -35,4 +35,9 @@ def test_the_page_is_self_contained_with_figures_players_and_skipped_files(tmp_p
     assert page.count("data:audio/wav;base64,") == 6 + 2 * min(LISTEN_PAIRS, len(listen))
     assert "broken.wav" in page and "<table>" in page
     assert "classifiers not used: not requested" in page
+    # 5 reference clips: KID says what it needs; the floors say where to find them.
+    assert "n/a (needs 10 clips)" in page and "Floors: what the best" in page
+    assert "benchmarks/RESULTS.md" in page
+    # Every table has a heading and a line saying what it holds.
+    assert page.count("<table>") == len(re.findall(r"</h2>(?:<p[^>]*>[^<]+</p>)+<table>", page))
     assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing outside the page

@@ -10,6 +10,7 @@ import platform
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
@@ -60,39 +61,97 @@ def demo_pipelines() -> list[SamplerSetup]:
     return pipelines
 
 
+# Samplers whose updates are the same step, so their curves lie on each other.
+SAME_STEP = {
+    frozenset({"ddim", "euler"}): "DDIM's update is the Euler step of the probability-flow ODE "
+                                  "in sigma (Karras et al. 2022)",
+    frozenset({"ddpm", "euler_ancestral"}): "DDPM's ancestral step is Euler ancestral's",
+}
+
+
+def coinciding(rows: list[dict]) -> list[list[str]]:
+    """Groups of pipelines (two or more) whose errors agree at every budget, in table order."""
+    groups: dict[tuple, list[str]] = {}
+    for pipeline in dict.fromkeys(row["pipeline"] for row in rows):
+        errors = tuple(
+            None if value is None else float(f"{value:.6g}")
+            for row in rows if row["pipeline"] == pipeline
+            for value in (row["distribution_error"], row["endpoint_error"]))
+        groups.setdefault(errors, []).append(pipeline)
+    return [names for names in groups.values() if len(names) > 1]
+
+
+def coinciding_note(groups: list[list[str]]) -> str:
+    """One sentence naming the curves that hide each other, and why where it is known."""
+    parts = []
+    for names in groups:
+        methods = frozenset(name.split("/")[0] for name in names)
+        why = SAME_STEP.get(methods)
+        parts.append(" = ".join(names) + (f" ({why})" if why else ""))
+    return ("Identical numbers, so one curve hides the other in the plots: "
+            + "; ".join(parts) + ".")
+
+
 def _plot(rows: list[dict], spectrum: str) -> Figure:
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
     figure = Figure(figsize=(11, 4.2))
     axes = figure.subplots(1, 2)
     colours = matplotlib.colormaps["tab20"]
-    for index, pipeline in enumerate(dict.fromkeys(row["pipeline"] for row in rows)):
+    hidden = {name: " = ".join(group) for group in coinciding(rows) for name in group[1:]}
+    labels = {group[0]: " = ".join(group) for group in coinciding(rows)}
+    pipelines = [p for p in dict.fromkeys(row["pipeline"] for row in rows) if p not in hidden]
+    budgets = sorted({row["model_calls"] for row in rows})
+    for index, pipeline in enumerate(pipelines):
         mine = [row for row in rows if row["pipeline"] == pipeline]
         calls = [row["model_calls"] for row in mine]
-        style = {"color": colours(index), "marker": "o", "label": pipeline}
+        style = {"color": colours(index), "marker": "o", "label": labels.get(pipeline, pipeline)}
         axes[0].loglog(calls, [row["distribution_error"] for row in mine], **style)
         if mine[0]["endpoint_error"] is not None:
             axes[1].loglog(calls, [row["endpoint_error"] for row in mine], **style)
-    for axis, title in zip(axes, ("distribution error (relative W2)", "ODE endpoint error"),
-                           strict=True):
+    for axis, title, ylabel in zip(
+            axes, ("distribution error", "ODE endpoint error"),
+            ("relative W2 to the prior", "distance to the exact ODE solution / RMS"),
+            strict=True):
         axis.set_title(f"{spectrum}: {title}")
         axis.set_xlabel("model calls")
+        axis.set_ylabel(ylabel)
+        # One plain label per budget: log axes otherwise label minor ticks 6x10^0, 7x10^0, ...
+        axis.xaxis.set_major_locator(FixedLocator(budgets))
         axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
+    handles, names = axes[0].get_legend_handles_labels()
+    figure.legend(handles, names, fontsize=8, loc="upper left", bbox_to_anchor=(0.99, 0.93),
+                  title="sampler/schedule", title_fontsize=8)  # beside the plots, off the data
+    figure.subplots_adjust(wspace=0.3)
     return figure
 
 
-def _draw_spectrogram(axis, wave, sample_rate: int, top_hz: float = 5000) -> None:
-    axis.specgram(wave.reshape(-1), NFFT=1024, Fs=sample_rate, noverlap=768, cmap="magma",
-                  vmin=-110)
+def _draw_spectrogram(axis, wave, sample_rate: int, top_hz: float = 5000):
+    """Power spectral density in dB (floored at -110 dB, so silence draws without a log of
+    zero); returns the image for a colour bar."""
+    from scipy.signal import spectrogram
+
+    frequencies, times, power = spectrogram(wave.reshape(-1), fs=sample_rate, nperseg=1024,
+                                            noverlap=768, window="hann")
+    decibels = 10 * np.log10(np.maximum(power, 1e-11))
+    image = axis.pcolormesh(times, frequencies, decibels, cmap="magma", vmin=-110,
+                            shading="auto", rasterized=True)
     axis.set_ylim(0, min(top_hz, sample_rate / 2))
-    axis.set_ylabel("Hz")
+    axis.set_ylabel("frequency (Hz)")
+    return image
 
 
-def _spectrogram(wave, sample_rate: int, title: str) -> Figure:
+def _colour_bar(figure: Figure, image, axis) -> None:
+    figure.colorbar(image, ax=axis, pad=0.01, fraction=0.03, label="power (dB/Hz)")
+
+
+def spectrogram_figure(wave, sample_rate: int, title: str) -> Figure:
     figure = Figure(figsize=(11, 2.6))
     axis = figure.subplots()
-    _draw_spectrogram(axis, wave, sample_rate)
-    axis.set_xlabel("seconds")
+    _colour_bar(figure, _draw_spectrogram(axis, wave, sample_rate), axis)
+    axis.set_xlabel("time (s)")
     axis.set_title(title)
     return figure
 
@@ -117,8 +176,8 @@ def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> 
         preset = pipeline.describe.get("preset", {})
         report.paragraph(
             f"{name}: {preset.get('description', '')}; sampler {pipeline.defaults.sampler}, "
-            f"{pipeline.defaults.steps} steps; {clips} clips of {seconds:g} s, "
-            f"seeds 0..{clips - 1}."
+            f"{pipeline.defaults.steps} steps; {clips} clip{'s' * (clips != 1)} of "
+            f"{seconds:g} s, " + (f"seeds 0 to {clips - 1}." if clips > 1 else "seed 0.")
         )
         for seed in range(clips):
             started = time.perf_counter()
@@ -128,7 +187,7 @@ def music_section(report: Report, out_dir: Path, seconds: float, clips: int) -> 
             report.audio(wave, pipeline.sample_rate,
                          f"{name}, seed {seed}: {wave.shape[-1] / pipeline.sample_rate:g} s of "
                          f"audio, {elapsed:.1f} s to make")
-            report.figure(_spectrogram(wave, pipeline.sample_rate, f"{name}, seed {seed}"))
+            report.figure(spectrogram_figure(wave, pipeline.sample_rate, f"{name}, seed {seed}"))
             records.append({"model": name, "seed": seed, "file": str(path),
                             "seconds": seconds, "elapsed_seconds": round(elapsed, 2)})
     return records
@@ -150,23 +209,31 @@ def _prompt(sample_rate: int, seconds: float) -> torch.Tensor:
     return torch.from_numpy(wave[:1].copy())
 
 
-def _edit_figure(wave, sample_rate: int, marks: list[float], title: str) -> Figure:
+def edit_figure(wave, sample_rate: int, marks: list[float], title: str) -> Figure:
     """Waveform, spectrogram and pitch track (YIN) of one result, with red lines at ``marks``
     (seconds) where known audio meets generated audio."""
     from cadenza.metrics.pitch import pitch_track
 
     wave = wave.reshape(-1)
     seconds = len(wave) / sample_rate
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
     figure = Figure(figsize=(11, 6.4))
     axes = figure.subplots(3, 1, sharex=True)
     times = torch.arange(len(wave)) / sample_rate
     axes[0].plot(times, wave, linewidth=0.3, color="black")
-    axes[0].set_ylabel("amplitude")
-    _draw_spectrogram(axes[1], wave, sample_rate, top_hz=4000)
+    axes[0].set_ylabel("amplitude\n(full scale 1)")
+    image = _draw_spectrogram(axes[1], wave, sample_rate, top_hz=4000)
     track = pitch_track(wave, sample_rate, method="yin")
     axes[2].semilogy(track.times, track.f0, ".", markersize=2)
     axes[2].set_ylabel("f0 (Hz, YIN)")
-    axes[2].set_xlabel("seconds")
+    axes[2].yaxis.set_major_locator(FixedLocator([50, 100, 200, 400, 800, 1600]))
+    axes[2].yaxis.set_major_formatter(ScalarFormatter())
+    axes[2].yaxis.set_minor_formatter(NullFormatter())
+    axes[2].set_xlabel("time (s)")
+    # One bar beside all three panels keeps their time axes aligned.
+    figure.colorbar(image, ax=list(axes), pad=0.01, fraction=0.03,
+                    label="spectrogram power (dB/Hz)")
     for axis in axes:
         for mark in marks:
             axis.axvline(mark, color="red", linewidth=1)
@@ -191,10 +258,12 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     report.heading("Editing real music with the shipped model")
     report.paragraph(
         f"Prompt: the first {prompt_seconds:g} s of Bach's BWV 846 prelude rendered by "
-        f"cadenza's synthesiser. Extension (seed 003's layout: 5 s windows, 4 s known context, "
-        f"strategy replace, ddpm) to {extend_to:g} s; gap filling of {gap[0]:g}-{gap[1]:g} s with "
-        "repaint-fast. Red lines: where known audio meets generated audio. The tiny model "
-        "learned piano texture, not Bach: listen for continuity of timbre and loudness."
+        f"cadenza's synthesiser. Extension to {extend_to:g} s in 5 s windows whose first 4 s "
+        "are known audio (the layout of Wang and Kang's pseudo-autoregressive piano "
+        "synthesis; strategy replace, sampler ddpm); gap filling of "
+        f"{gap[0]:g}-{gap[1]:g} s with repaint-fast (RePaint, Lugmayr et al. 2022, at fewer "
+        "steps). Red lines: where known audio meets generated audio. The tiny model learned "
+        "piano texture, not Bach: listen for continuity of timbre and loudness."
     )
     records = []
     jobs = [
@@ -212,18 +281,41 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
         path = audio.write(out_dir / f"{name}.wav", wave, rate)
         record = {"task": name, "file": str(path), "seconds": round(wave.shape[-1] / rate, 3),
                   "elapsed_seconds": round(elapsed, 2)}
+        report.audio(wave, rate, f"{name}: {wave.shape[-1] / rate:g} s of audio, "
+                                 f"{elapsed:.1f} s to make")
+        report.figure(edit_figure(wave, rate, marks, name),
+                      f"{name}: waveform, spectrogram and pitch track (YIN)")
         if name == "extended":
             seam = round(prompt_seconds * rate)
             scores = continuity(wave[:, :seam], wave[:, seam:], rate)
             record["continuity"] = scores
-            report.table([{key: value for key, value in scores.items()
-                           if key in ("chroma_cosine", "key_prompt", "key_continuation",
-                                      "onset_rate_ratio", "loudness_jump_db",
-                                      "seam_flux_ratio")}])
-        report.audio(wave, rate, f"{name} ({elapsed:.1f} s to make)")
-        report.figure(_edit_figure(wave, rate, marks, name))
+            report.heading(f"Does the extension carry on its prompt? (seam at "
+                           f"{prompt_seconds:g} s)")
+            report.paragraph("Model-free measures of the generated audio after the seam "
+                             "against the prompt before it (cadenza.metrics.continuity).")
+            report.table(continuity_rows(scores), ["measure", "value", "what it means"])
         records.append(record)
     return records
+
+
+def continuity_rows(scores: dict) -> list[dict]:
+    """The continuity scores as table rows, each with its unit and what it means."""
+    return [
+        {"measure": "chroma cosine", "value": f"{scores['chroma_cosine']:.3f}",
+         "what it means": "similarity of the pitch-class content before and after the seam "
+                          "(1 = the same harmony)"},
+        {"measure": "key: prompt / continuation",
+         "value": f"{scores['key_prompt']} / {scores['key_continuation']}",
+         "what it means": "Krumhansl-Kessler key estimate of each side"},
+        {"measure": "onset rate ratio", "value": f"{scores['onset_rate_ratio']:.2f}",
+         "what it means": "notes per second after the seam / before it (1 = the same pace)"},
+        {"measure": "loudness jump", "value": f"{scores['loudness_jump_db']:+.1f} dB",
+         "what it means": "RMS level just after the seam minus just before it (0 dB = no "
+                          "jump)"},
+        {"measure": "seam flux ratio", "value": f"{scores['seam_flux_ratio']:.2f}",
+         "what it means": "spectral change across the seam / its typical value elsewhere (1 "
+                          "or below = no more abrupt than the music around it)"},
+    ]
 
 
 def run_demo(
@@ -275,8 +367,18 @@ def run_demo(
             line.update({f"ODE @{b}": mine[b]["endpoint_error"] for b in calls})
             table.append(line)
         report.heading(f"Oracle: {spectrum} spectrum")
+        report.paragraph(
+            "Each sampler's distribution error (W2 @ N: relative 2-Wasserstein distance to the "
+            "prior) and ODE endpoint error (ODE @ N: distance to the exact probability-flow "
+            "solution, relative to the data RMS) at N model calls; 0 is exact. A dash: a "
+            "stochastic sampler, which follows no single ODE solution.")
         report.table(table)
-        report.figure(_plot(rows, spectrum), f"{spectrum}: errors against model calls")
+        groups = coinciding(rows)
+        if groups:
+            report.note(coinciding_note(groups))
+        report.figure(_plot(rows, spectrum), f"{spectrum}: errors against model calls (log "
+                                             "axes; samplers with identical numbers share a "
+                                             "curve)")
     progress.close()
     settings = {"spectra": spectra, "calls": calls, "default_pipeline": DEFAULT_SETUP.label()}
     write_json(out_dir / "results.json",

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.measure import CLASSIFIER_METRICS, COPY_LISTEN_THRESHOLD, LISTEN_CLIPS, Evaluation
+from cadenza.measure import (
+    CLASSIFIER_METRICS,
+    COPY_LISTEN_THRESHOLD,
+    KID_MIN_CLIPS,
+    LISTEN_CLIPS,
+    Evaluation,
+)
 from cadenza.report import Report
 
 LISTEN_PAIRS = 5  # copy-detection pairs played in the report, at most
@@ -22,6 +28,8 @@ def _fmt(value, digits: int = 4) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
+        if 10**digits <= abs(value) < 1e7:  # 80310, not 8.031e+04
+            return f"{value:.0f}"
         return f"{value:.{digits}g}"
     return str(value)
 
@@ -54,14 +62,15 @@ def _histogram_figure(series: dict[str, np.ndarray], xlabel: str, marks: dict[st
     high = max(float(v.max()) for v in values)
     bins = np.linspace(low, high if high > low else low + 1e-6, 30)
     for label, data in series.items():
-        if data.size:
-            axes.hist(data, bins=bins, alpha=0.55, density=True, label=label)
+        if data.size:  # each set's bars sum to 1, whatever its size
+            axes.hist(data, bins=bins, alpha=0.55, weights=np.full(data.size, 1 / data.size),
+                      label=label)
     for label, x in marks.items():
         axes.axvline(x, color="k", linestyle="--", linewidth=1)
         axes.annotate(label, (x, 0.95), xycoords=("data", "axes fraction"), fontsize=8,
                       rotation=90, ha="right", va="top")
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("density (per unit of x)")
+    axes.set_ylabel("share of the set's clips")
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # outside the data
     return figure
 
@@ -106,10 +115,10 @@ def _classifier_rows(metrics: dict) -> list[dict]:
                          "detail": f"{what}: {score['unavailable']}"})
         else:
             spread = score.get("caveat") or f"± over {score['splits']} splits"
-            rows.append({"metric": score_key.upper(), "value": f"{score['mean']:.3g}" + (
+            rows.append({"metric": score_key.upper(), "value": f"{score['mean']:.3f}" + (
                 "" if "caveat" in score else f" ± {score['std']:.2g}"),
                 "detail": f"{what} (1 to {score['classes']}; {spread}); the reference set "
-                          f"scores {score['reference_mean']:.3g}"})
+                          f"scores {score['reference_mean']:.3f}"})
         rows.append(_kernel_row(kernel_key.upper(), kernel,
                                 f"KID on the {target} classifier's embeddings"))
     return rows
@@ -152,10 +161,29 @@ def _floors(report: Report, metrics: dict) -> None:
         "generated set near the held-out rows is as close as real music gets.")
     fad, kernel = metrics["fad"], metrics["kid"]
     rows = [{"set": "generated (this evaluation)", "clips": metrics["sets"]["generated"]["clips"],
-             "FAD": _fmt(fad["value"]), "KID": _fmt(kernel.get("mean"))}]
+             "FAD": _fmt(fad["value"]), "KID": _fmt(kernel.get("mean")), "caveat": ""}]
     rows += [{"set": row["set"], "clips": row["clips"], "FAD": _fmt(row["fad"]),
-              "KID": _fmt(row["kid"])} for row in floors]
+              "KID": _fmt(row["kid"]) if row["kid"] is not None else
+              f"n/a (needs {KID_MIN_CLIPS} clips)", "caveat": row.get("caveat", "")}
+             for row in floors]
     report.table(rows)
+
+
+def _copy_row(summary: dict) -> dict:
+    """Copy detection's summary with column names a reader can follow."""
+    names = {"generated": "generated clips", "train": "training clips", "gap": "gap"}
+    row = {}
+    for key, value in summary.items():
+        if key.startswith("generated_nn_p"):
+            name = f"generated → train, p{key.removeprefix('generated_nn_p')}"
+        elif key.startswith("train_nn_p"):
+            name = f"train → train, p{key.removeprefix('train_nn_p')}"
+        elif key.startswith("pairs_above_"):
+            name = f"clips ≥ {key.removeprefix('pairs_above_')}"
+        else:
+            name = names.get(key, key)
+        row[name] = _fmt(value) if isinstance(value, float) else value
+    return row
 
 
 def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike) -> Path:
@@ -273,9 +301,12 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
         "standardised embedding distance", {}),
         "A generated set like the reference sits on the reference's own distribution.")
     order = np.argsort(nearest["distance"], kind="stable")
-    for title, indices in (("Closest to the reference", order[:LISTEN_CLIPS]),
-                           ("Furthest from the reference", order[::-1][:LISTEN_CLIPS])):
+    for title, indices, which in (
+            ("Closest to the reference", order[:LISTEN_CLIPS], "smallest"),
+            ("Furthest from the reference", order[::-1][:LISTEN_CLIPS], "largest")):
         report.heading(title)
+        report.paragraph(f"The generated clips with the {which} distance (in the embedding) "
+                         "to their nearest reference clip, which each caption names.")
         for i in indices:
             j = int(nearest["index"][i])
             report.audio(generated.clips[i][None], rate,
@@ -291,8 +322,11 @@ def write_report(evaluation: Evaluation, metrics: dict, path: str | os.PathLike)
             f"{c['hop_seconds']:g} s) with {c['embedder']}; a pair's similarity is the best "
             "cosine over window pairs. Generated clips far more similar to a training clip "
             "than training clips are to each other suggest copying.")
-        report.table([{k: (_fmt(v) if isinstance(v, float) else v) for k, v in
-                       copies.summary().items()}])
+        report.paragraph("Nearest-neighbour cosine similarity (1 = identical windows): its "
+                         "95th percentile for generated clips against training clips and for "
+                         "training clips against each other, their gap, and how many "
+                         "generated clips reach each threshold.")
+        report.table([_copy_row(copies.summary())])
         report.figure(_histogram_figure(
             {"generated → nearest train": copies.generated_nn,
              "train → nearest other train": copies.train_nn},

@@ -166,8 +166,7 @@ def _score_entry(score: InceptionScore, own: InceptionScore, classes: int) -> di
              "reference_mean": own.mean, "reference_std": own.std,
              "reference_splits": own.splits, "classes": classes}
     if score.splits == 1:  # its std of 0 is no spread at all
-        entry["caveat"] = (f"one split: no spread (two splits need {2 * IS_SPLIT_CLIPS} "
-                           "clips)")
+        entry["caveat"] = f"one split: no spread; two splits need {2 * IS_SPLIT_CLIPS} clips"
     return entry
 
 
@@ -261,8 +260,12 @@ def floor_rows(floors: dict[str, ClipSet], generated: ClipSet, b: np.ndarray,
             continue
         e = embed_clips(embedder, clips, progress)
         kernel = kid_entry(e, b, kid_subsets, kid_subset_size, seed)
-        rows.append({"set": name, "folder": clips.folder, "clips": len(clips),
-                     "fad": fad(e, b), "kid": kernel.get("mean")})
+        row = {"set": name, "folder": clips.folder, "clips": len(clips), "fad": fad(e, b),
+               "kid": kernel.get("mean")}
+        if len(clips) < len(generated):  # FAD's small-sample bias is larger than the set's
+            row["caveat"] = (f"{len(clips)} clips, fewer than the generated "
+                             f"{len(generated)}: its FAD is biased up")
+        rows.append(row)
     return rows
 
 

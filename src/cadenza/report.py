@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,10 @@ from cadenza import atomic
 
 if TYPE_CHECKING:  # matplotlib is imported by whoever draws a figure, not by loading a model
     from matplotlib.figure import Figure
+
+
+# A table cell that reads as a number: 0.798, -0.7 dB, 1.2e-03 ± 4e-04, [0.41, 0.62], n/a.
+NUMBER = re.compile(r"[-+±\[\]\d., e—/]*\d[-+±\[\]\d., e—/]*(\s?(dB|s|Hz|%|bits))?|n/a.*")
 
 
 class Report:
@@ -35,19 +40,24 @@ class Report:
         self.parts.append(f'<p class="note">{html.escape(text)}</p>')
 
     def table(self, rows: list[dict], columns: list[str] | None = None) -> None:
-        """One row per dict; floats print as 1.23e-02, None as a dash."""
+        """One row per dict; floats print as 1.23e-02, None as a dash; cells that read as
+        numbers (``NUMBER``) align right, words left."""
         columns = columns or list(dict.fromkeys(key for row in rows for key in row))
 
         def cell(value) -> str:
             if value is None:
-                return "—"
+                return '<td class="n">—</td>'
             if isinstance(value, float):
-                return f"{value:.2e}"
-            return html.escape(str(value))
+                return f'<td class="n">{value:.2e}</td>'
+            text = str(value)
+            # Numbers (with a unit, an interval or a spread) line up on the right; words left.
+            numeric = isinstance(value, int) or NUMBER.fullmatch(text)
+            return (f'<td class="n">{html.escape(text)}</td>' if numeric
+                    else f"<td>{html.escape(text)}</td>")
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{cell(row.get(c))}</td>" for c in columns) + "</tr>"
+            "<tr>" + "".join(cell(row.get(c)) for c in columns) + "</tr>"
             for row in rows
         )
         self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
@@ -80,8 +90,8 @@ class Report:
         style = (
             "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
             "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
-            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-            "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+            "td.n{text-align:right;white-space:nowrap}img{max-width:100%}"
             ".note{background:#fff4e0;border-left:4px solid #e69500;padding:6px 10px}"
             "figcaption{font-size:13px;color:#444}"
         )

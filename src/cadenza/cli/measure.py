@@ -64,9 +64,9 @@ def _score(name: str, entry: dict) -> str:
     """PIS / IIS: n/a with what it needs, or the score (with a spread from two splits on)."""
     if "unavailable" in entry:
         return f"{name} n/a ({entry['unavailable']})"
-    spread = (f" ({entry['caveat']})" if "caveat" in entry else
-              f" +- {entry['std']:.2g} over {entry['splits']} splits")
-    return f"{name} {entry['mean']:.3g}{spread} (reference {entry['reference_mean']:.3g})"
+    spread = "" if "caveat" in entry else f" +- {entry['std']:.2g}"
+    about = entry.get("caveat") or f"{entry['splits']} splits"
+    return f"{name} {entry['mean']:.3g}{spread} (reference {entry['reference_mean']:.3g}; {about})"
 
 
 def eval_lines(result: dict, classifiers: bool = True) -> list[str]:
@@ -106,9 +106,9 @@ def eval_lines(result: dict, classifiers: bool = True) -> list[str]:
     if floors:
         lines.append("floors (same embedder and reference, at most as many clips as "
                      "generated): " + "; ".join(
-                         f"{row['set']} ({row['clips']} clips) FAD "
-                         + ("n/a" if row["fad"] is None else f"{row['fad']:.4g}") + ", KID "
-                         + ("n/a" if row["kid"] is None else f"{row['kid']:.4g}")
+                         f"{row['set']} ({row.get('caveat') or str(row['clips']) + ' clips'})"
+                         " FAD " + ("n/a" if row["fad"] is None else f"{row['fad']:.4g}")
+                         + ", KID " + ("n/a" if row["kid"] is None else f"{row['kid']:.4g}")
                          for row in floors))
     else:
         lines.append("floors: none here (--floor DIR: held-out real audio); the piano "

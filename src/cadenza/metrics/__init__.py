@@ -3,7 +3,9 @@
 Every metric takes arrays (clips ``(n, samples)`` or embeddings ``(n, dim)``, float64), never
 files; reading, resampling and choosing what to compare belong to the caller. Modules:
 
-- ``frechet``: Fréchet (audio) distance between embedding sets, FAD-∞, bootstrap intervals.
+- ``frechet``: Fréchet (audio) distance between embedding sets, FAD-∞ (and when its fit is
+  too poor to show), bootstrap intervals.
+- ``bandwidth``: the frequency below which a share of a set's power lies.
 - ``kernel``: unbiased MMD² with the inverse multi-quadratic kernel (KID, PKID, IKID).
 - ``inception``: inception score from class probabilities (PIS, IIS).
 - ``ks``: Kolmogorov–Smirnov D on frame features, raw samples and a denoising history.
