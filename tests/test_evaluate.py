@@ -68,8 +68,8 @@ def test_evaluate_writes_metrics_and_a_self_contained_report(folders, tmp_path):
     assert fad["value"] > 0 and fad["ci_low"] <= fad["ci_high"]
     assert metrics["fad_infinity"]["r2"] <= 1
     # 8 reference clips: KID says what it needs instead of a number.
-    assert metrics["kid"] == {"needs": 10, "unavailable": "needs at least 10 clips in each set "
-                                                          "(generated 10, reference 8)"}
+    assert metrics["kid"] == {"needs": 10, "unavailable": "needs at least 10 clips in each set; "
+                                                          "generated 10, reference 8"}
     assert metrics["floors"] is None and metrics["warnings"] == []
     assert on_disk["sets"]["generated"]["native_rates"] == {"22050": 5}
     assert all(0 <= metrics["ks"][name] <= 1 for name in ("rms", "centroid", "f0", "samples"))
@@ -104,7 +104,7 @@ def test_eval_command_end_to_end(folders, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "FAD" in result.stdout and "KID" in result.stdout and "copies:" in result.stdout
     assert "C2ST accuracy" in result.stdout
-    assert "KID n/a (needs at least 10 clips in each set (generated 10, reference 8))" in (
+    assert "KID n/a (needs at least 10 clips in each set; generated 10, reference 8)" in (
         result.stdout)
     assert "FAD-inf " in result.stdout and "floors: none here" in result.stdout
     assert "skipped (generated) broken.wav" in result.stdout

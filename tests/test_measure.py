@@ -61,8 +61,8 @@ def test_metrics_given_too_few_clips_say_what_they_need(sets):
     few = measure(ClipSet.from_array("g", sets["noise"].clips[:4], RATE),
                   ClipSet.from_array("r", sets["reference"].clips[:5], RATE),
                   classifiers=False, progress=False).metrics
-    assert few["kid"] == {"unavailable": "needs at least 10 clips in each set (generated 4, "
-                                         "reference 5)", "needs": 10}
+    assert few["kid"] == {"unavailable": "needs at least 10 clips in each set; generated 4, "
+                                         "reference 5", "needs": 10}
     assert "rank-deficient" in few["fad"]["caveat"]
     fad = few["fad"]
     assert fad["ci_low"] <= fad["value"] <= fad["ci_high"]

@@ -158,7 +158,7 @@ def too_few(needs: int, **counts: int) -> dict | None:
         return None
     held = ", ".join(f"{role} {count}" for role, count in counts.items())
     what = "in each set" if len(counts) > 1 else f"of {next(iter(counts))} clips"
-    return {"unavailable": f"needs at least {needs} clips {what} ({held})", "needs": needs}
+    return {"unavailable": f"needs at least {needs} clips {what}; {held}", "needs": needs}
 
 
 def _score_entry(score: InceptionScore, own: InceptionScore, classes: int) -> dict:
@@ -200,8 +200,8 @@ def _fad_entry(a: np.ndarray, b: np.ndarray, resamples: int, seed: int) -> dict:
 def _fad_infinity_entry(fit: FadInfinity | None, repeats: int) -> dict:
     if fit is None:
         return {"value": None, "needs": FAD_INFINITY_MIN_CLIPS, "unavailable":
-                f"needs at least {FAD_INFINITY_MIN_CLIPS} generated clips (three subset "
-                "sizes or more)"}
+                f"needs at least {FAD_INFINITY_MIN_CLIPS} generated clips, for three subset "
+                "sizes"}
     withheld = withheld_reason(fit)
     return {"value": None if withheld else fit.value, "withheld": withheld,
             "intercept": fit.value, "slope": fit.slope, "r2": fit.r2,
