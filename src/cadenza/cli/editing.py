@@ -83,16 +83,17 @@ SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `met
 STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
                         "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (RePaint's "
                         "fidelity at about 1/6 of its cost; sets its own sampler and steps "
-                        "unless given), interp (interpolation guidance) or project (the known "
-                        "audio pasted into each denoised estimate).")
+                        "unless given), interp (Wang and Kang's interpolation guidance) or "
+                        "project (the known audio pasted into each denoised estimate).")
 JUMP_LENGTH = typer.Option(None, help="repaint: steps between jumps back up (default: "
                            f"{STRATEGIES['repaint']['jump_length']}; repaint-fast "
                            f"{STRATEGIES['repaint-fast']['jump_length']}).")
 RESAMPLE = typer.Option(None, help="repaint: passes over each jump (default: "
                         f"{STRATEGIES['repaint']['resample']}; repaint-fast "
                         f"{STRATEGIES['repaint-fast']['resample']}).")
-LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the published one) or "
-                            f"linear (default: {STRATEGIES['interp']['lambda_curve']}).")
+LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the curve Wang and Kang "
+                            "published) or linear (default: "
+                            f"{STRATEGIES['interp']['lambda_curve']}).")
 RATE = typer.Option(None, help="Sample rate of the output (default: the input's).")
 CHANNELS = typer.Option(None, help="Channels of the output (default: the input's).")
 STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
@@ -226,15 +227,19 @@ def extend(
     window: float = typer.Option(5.0, help="Seconds sampled per pass."),
     context: float = typer.Option(4.0, help="Seconds of each window that are known audio."),
     regenerate_context: bool = typer.Option(
-        False, help="Each pass rewrites the last context seconds, crossfaded in (as the "
-                    "long-form extension paper did) instead of keeping them."),
+        False, help="Each pass rewrites the last context seconds, crossfaded in (as Wang and "
+                    "Kang's pseudo-autoregressive piano synthesis did) instead of keeping "
+                    "them."),
     crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
     rate: int = RATE, channels: int = CHANNELS,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
-    """Continue a piece without length limit, a window at a time."""
+    """Continue a piece, a window at a time.
+
+    No length limit: each window's first --context seconds are known audio (the layout of
+    Wang and Kang's pseudo-autoregressive piano synthesis)."""
     _run_edit("extend", model, [prompt], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"seconds": seconds, "window_seconds": window, "context_seconds": context,
@@ -252,7 +257,9 @@ def inpaint(
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
-    """Regenerate spans of a recording; everything outside them is kept."""
+    """Regenerate spans of a recording.
+
+    Everything outside the spans is kept."""
     _run_edit("inpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"gaps": _parse_gaps(gaps)},
@@ -285,7 +292,10 @@ def transfer(
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
     rate: int = RATE, channels: int = CHANNELS,
 ) -> None:
-    """Audio-to-audio: noise a recording part-way and let the model redo it (SDEdit)."""
+    """Restyle a recording (SDEdit).
+
+    SDEdit (Meng et al. 2022): the recording is noised part-way (--strength) and the model
+    redoes it."""
     _run_edit("transfer", model, [audio], out, seed, _edit_choices(None, sampler, steps),
               {"strength": strength},
               rate=rate, channels=channels)
@@ -302,7 +312,9 @@ def interpolate(
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
     rate: int = RATE, channels: int = CHANNELS,
 ) -> None:
-    """Blend two recordings (cropped to the shorter one) through the model."""
+    """Blend two recordings through the model.
+
+    Both are cropped to the shorter one, noised, mixed and denoised."""
     _run_edit("interpolate", model, [a, b], out, seed, _edit_choices(None, sampler, steps),
               {"ratio": ratio, "strength": strength, "mode": mode},
               rate=rate, channels=channels)
