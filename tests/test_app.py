@@ -137,11 +137,13 @@ def download(page, panel, name: str, folder: Path) -> Path:
     return path
 
 
-def piano_wav(path: Path, seconds: float) -> Path:
-    """A decaying chord, written as 32-bit float so the file holds the float samples exactly."""
-    t = np.arange(round(seconds * RATE)) / RATE
+def piano_wav(path: Path, seconds: float, rate: int = RATE, channels: int = 1,
+              subtype: str = "FLOAT") -> Path:
+    """A decaying chord (the channels a little apart) in the format asked for."""
+    t = np.arange(round(seconds * rate)) / rate
     wave = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * np.exp(-3 * t) * 0.2
-    soundfile.write(path, wave.astype(np.float32), RATE, subtype="FLOAT")
+    stereo = np.stack([wave * (1 - 0.2 * c) for c in range(channels)], axis=1)
+    soundfile.write(path, stereo.astype(np.float32), rate, subtype=subtype)
     return path
 
 
@@ -160,7 +162,9 @@ def test_generate_a_clip_and_play_it(page, tmp_path):
 
 
 def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
-    source = piano_wav(tmp_path / "take.wav", 1.0)
+    """A 44.1 kHz stereo 16-bit take (the model works at 16 kHz mono) comes back in its own
+    format, every sample outside the gap as the file holds it."""
+    source = piano_wav(tmp_path / "take.wav", 1.0, 44100, 2, "PCM_16")
     panel = tab(page, "Inpaint")
     panel.locator("input[type=file]").set_input_files(source)
     picture = panel.locator(".waveform img")
@@ -175,16 +179,18 @@ def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
     fill(panel, "gaps (seconds)", "0.3-0.5")
     set_steps(panel, 2)
     run(panel)
-    result, rate = soundfile.read(download(page, panel, "inpaint.wav", tmp_path),
-                                  dtype="float32")
-    original, _ = soundfile.read(source, dtype="float32")
-    assert rate == RATE and result.shape == original.shape
+    downloaded = download(page, panel, "inpaint.wav", tmp_path)
+    assert soundfile.info(downloaded).subtype == "PCM_16"
+    result, rate = soundfile.read(downloaded, dtype="int16")
+    original, _ = soundfile.read(source, dtype="int16")
+    assert rate == 44100 and result.shape == original.shape == (44100, 2)
     known = np.ones(len(original), dtype=bool)
-    known[round(0.3 * RATE): round(0.5 * RATE)] = False
-    assert np.array_equal(result[known], original[known])  # float wav: bit for bit
+    known[round(0.3 * rate): round(0.5 * rate)] = False
+    assert np.array_equal(result[known], original[known])  # bit for bit
     assert not np.array_equal(result[~known], original[~known])
     record = json.loads(download(page, panel, "inpaint.json", tmp_path).read_text())
     assert record["gaps"] == [[0.3, 0.5]] and record["plan"]["steps"] == 2
+    assert record["output_format"]["sample_rate"] == 44100
 
 
 def test_bad_input_shows_the_clis_message_not_a_traceback(page, tmp_path):
@@ -216,7 +222,7 @@ def test_two_sessions_at_once_each_get_their_own_result(browser, server, tmp_pat
     panels = [tab(opened, "Generate") for opened in pages]
     for seed, panel in enumerate(panels, start=1):
         fill(panel, "seconds", 0.25 * seed)
-        set_steps(panel, 2)
+        panel.get_by_text("Sampling", exact=True).click()  # steps left at the model's
         fill(panel, "seed", seed)
     for panel in panels:  # both at once
         panel.locator("button.run").click()
@@ -230,6 +236,7 @@ def test_two_sessions_at_once_each_get_their_own_result(browser, server, tmp_pat
         assert len(wave) == round(0.25 * (index + 1) * RATE)
         opened.context.close()
     assert [(r["seed"], r["seconds"]) for r in records] == [(1, 0.25), (2, 0.5)]
+    assert [r["plan"]["steps"] for r in records] == [20, 20]  # tiny-piano-mel's own
 
 
 def test_queue_place_progress_in_model_calls_and_cancel(browser, server):

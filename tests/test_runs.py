@@ -80,11 +80,12 @@ def test_edit_writes_the_wav_and_the_record_the_cli_writes(piano, clip, tmp_path
     out = tmp_path / "out" / "fixed.wav"
     plan = piano.plan("replace", steps=2)
     record = runs.edit("inpaint", piano, "tiny-piano-mel", [source], out, seed=3, plan=plan,
-                       settings={"gaps": [(0.25, 0.5)]}, subtype="float")
+                       settings={"gaps": [(0.25, 0.5)]})
     assert sorted(p.name for p in out.parent.iterdir()) == ["fixed.json", "fixed.wav"]
     assert json.loads(out.with_suffix(".json").read_text()) == json.loads(json.dumps(record))
     assert record["plan"] == plan.record() and record["seed"] == 3
     assert record["output_seconds"] == pytest.approx(1.0)
+    assert record["output_format"]["subtype"] == "float"  # the input's: a float wav
     assert set(record["timings_seconds"]) == {"load", "run"}
     result = audio.load(out)[0][0]
     known = np.ones(result.shape[-1], dtype=bool)

@@ -119,6 +119,7 @@ class Studio:
         """An uploaded (or recorded) file, checked: readable audio within the length limit."""
         if not path:
             raise ValueError(f"{what}: upload or record a clip first")
+        runs.check_inputs([Path(path)])  # unreadable, or past cadenza's own decoding limit
         seconds = audio.info(path).seconds
         if seconds > self.limits.upload_seconds:
             raise ValueError(f"{Path(path).name} is {seconds:.1f} s; this app takes uploads up "
@@ -161,9 +162,10 @@ class Studio:
 
     def choices(self, model: Pipeline, strategy: str | None, sampler: str, steps: float | None,
                 **options: Any) -> Any:
-        """The plan, resolved by the model from the page's choices (empty: its defaults)."""
+        """The plan, resolved by the model from the page's choices (the default sampler and 0
+        or no steps: the model's own)."""
         return model.plan(strategy, None if sampler in (DEFAULT, "", None) else sampler,
-                          None if steps in (None, "") else int(steps), **options)
+                          int(steps) if steps else None, **options)
 
     # ------------------------------------------------------------------ generate
 
@@ -186,7 +188,7 @@ class Studio:
                 request, progress,
                 lambda watched: runs.generate(watched, self.models[name], out, seconds=seconds,
                                               batch=batch, seed=int(seed), plan=plan,
-                                              loudness=level, subtype="float"))
+                                              loudness=level))
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)
             raise
@@ -209,7 +211,7 @@ class Studio:
         model = self.model(name)
         plan = self.choices(model, **choices)
         out = self.folder() / f"{task}.wav"
-        waves = runs.read_inputs(model, inputs)
+        waves = runs.read_inputs(model, inputs)[1]
         if task == "extend":  # what it is asked to add; the others keep their input's length
             self.check_length(settings["seconds"] + waves[0].shape[-1] / model.sample_rate)
         try:
@@ -217,13 +219,12 @@ class Studio:
                 name, task, waves, {"seed": int(seed), "plan": plan, **settings}, request,
                 progress,
                 lambda watched: runs.edit(task, watched, self.models[name], inputs, out,
-                                          seed=int(seed), plan=plan, settings=settings,
-                                          subtype="float"))
+                                          seed=int(seed), plan=plan, settings=settings))
         except BaseException:
             shutil.rmtree(out.parent, ignore_errors=True)
             raise
-        wave = audio.load(out)[0]
-        picture = app_views.spectrogram_png([wave], model.sample_rate,
+        wave, rate = audio.load(out)  # in the upload's format, as written
+        picture = app_views.spectrogram_png([wave], rate,
                                             app_views.seams(task, record),
                                             out.with_suffix(".png"))
         return [str(out), str(picture), [str(out), str(out.with_suffix(".json"))],

@@ -22,7 +22,7 @@ need ffmpeg and would change the known samples)."""
 
 
 def sampling(strategy: bool) -> list[gr.components.Component]:
-    """The plan's controls: seed, sampler and steps (empty: the model's), and for tasks with
+    """The plan's controls: seed, sampler and steps (0: the model's), and for tasks with
     known audio the editing strategy."""
     with gr.Accordion("Sampling", open=False), gr.Row():
         controls = []
@@ -31,8 +31,9 @@ def sampling(strategy: bool) -> list[gr.components.Component]:
                                         info="how the known audio enters sampling"))
         controls.append(gr.Number(0, precision=0, label="seed"))
         controls.append(gr.Dropdown([DEFAULT, *METHODS], value=DEFAULT, label="sampler"))
-        controls.append(gr.Number(None, precision=0, minimum=1, label="steps",
-                                  placeholder="the model's"))
+        # 0, not empty: Gradio draws an empty number as 0 and would send that
+        controls.append(gr.Number(0, precision=0, minimum=0, label="steps",
+                                  info="0: the default"))
     return controls
 
 

@@ -1,8 +1,9 @@
 """Running a task as the command line and the web app do: one call, a wav and its JSON record.
 
 ``generate`` and ``edit`` take a loaded model and the plan it resolved, read the inputs at the
-model's rate, run the :mod:`cadenza.tasks` function, write the audio (atomically) and beside it
-the record: the plan verbatim (``plan.record()``), the settings, the inputs and the timings. The
+model's rate (:mod:`cadenza.conform`), run the :mod:`cadenza.tasks` function, write the audio
+in the user's format with every known sample as it was, and beside it the record: the plan
+verbatim (``plan.record()``), the settings, the formats, the inputs and the timings. The
 CLI and the app (``cadenza app``) both run tasks through here, so a result made either way is
 described the same way.
 
@@ -18,11 +19,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from cadenza import tasks
-from cadenza.atomic import write_json
+from cadenza import conform, tasks
+from cadenza.atomic import add_record, unique_key, write_json
 from cadenza.data import audio
 from cadenza.plan import Plan
 from cadenza.version import __version__
@@ -55,21 +57,25 @@ def parse_loudness(text: str, option: str = "--loudness") -> float | str | None:
 
 
 def check_inputs(inputs: Sequence[Path]) -> None:
-    """A wrong input file fails here, before anything slow (``audio.info`` names the file)."""
+    """A wrong or too long input file fails here, before anything slow; the error names it."""
     for path in inputs:
-        audio.info(path)
+        audio.check_length(audio.info(path))
 
 
-def read_inputs(model: tasks.Model, inputs: Sequence[Path]) -> list[Tensor]:
-    """Each file as ``(channels, samples)`` at the model's rate and channel count."""
-    return [torch.from_numpy(audio.load(path, model.sample_rate, channels=model.channels)[0])
-            for path in inputs]
+def read_inputs(model: tasks.Model, inputs: Sequence[Path]
+                ) -> tuple[list[tuple[np.ndarray, int]], list[Tensor]]:
+    """The files as they hold them, ``(wave, rate)``, and as the model takes them: at its rate
+    and channel count."""
+    originals = [audio.load(path) for path in inputs]
+    waves = [conform.to_model(wave, native, model.sample_rate, model.channels)
+             for wave, native in originals]
+    return originals, waves
 
 
 def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: float,
              batch: int, seed: int, plan: Plan, loudness: float | str | None = "model",
-             progress: bool = False, subtype: str = "pcm16") -> dict[str, Any]:
-    """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record to
+             progress: bool = False) -> dict[str, Any]:
+    """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record added to
     ``out/generate.json``; returns the record."""
     if seconds <= 0 or batch < 1:
         raise ValueError("seconds must be positive and batch at least 1")
@@ -78,54 +84,100 @@ def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: 
     waves = tasks.generate(model, seconds, batch, seed=seed, plan=plan, progress=progress,
                            loudness=loudness, gains=gains)
     elapsed = time.perf_counter() - started
-    paths = [str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), model.sample_rate,
-                             subtype)) for i, wave in enumerate(waves)]
+    paths = [str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), model.sample_rate))
+             for i, wave in enumerate(waves)]
     record = {
         "task": "generate", "model": str(model_name), "seconds": seconds, "batch": batch,
         "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
         "clipped_samples": int((waves.abs() >= 1).sum()),
         "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
     }
-    write_json(out / "generate.json", record)
+    # Other runs may write into this folder at the same time: add this run's record to theirs.
+    add_record(out / "generate.json", record, unique_key(f"seed-{seed}"))
     return record
 
 
 def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence[Path],
-         out: Path, *, seed: int, plan: Plan, settings: dict[str, Any], progress: bool = False,
-         subtype: str = "pcm16", load_seconds: float = 0.0) -> dict[str, Any]:
-    """Run ``cadenza.tasks.<task>`` on the audio files ``inputs`` with ``plan`` and
-    ``settings``; write the wav ``out`` and the record beside it (``out`` with ``.json``);
-    return the record. ``load_seconds`` (loading the model) is added to the record's load time.
-    ``extend`` is streamed to disk: hours of audio never sit in memory."""
+         out: Path, *, seed: int, plan: Plan, settings: dict[str, Any],
+         rate: int | None = None, channels: int | None = None, progress: bool = False,
+         load_seconds: float = 0.0) -> dict[str, Any]:
+    """Run ``cadenza.tasks.<task>`` with ``plan`` and ``settings`` on the audio files
+    ``inputs`` at the model's rate; write the wav ``out`` in the first input's format (or
+    ``rate`` / ``channels``) with its known samples as they were, and beside it (``out`` with
+    ``.json``) the record: the plan verbatim, both formats and what was done to the new audio's
+    level. Returns the record; ``load_seconds`` (loading the model) counts in its load time.
+    ``extend`` is streamed: hours of audio never sit in memory."""
     if task not in EDITS:
         raise ValueError(f"unknown editing task {task!r}; choose one of {', '.join(EDITS)}")
     if out.suffix.lower() != ".wav":
         raise ValueError(f"the output must be a .wav file, got {out}")
+    check_inputs(inputs)
     started = time.perf_counter()
-    waves = read_inputs(model, inputs)
+    user = conform.format_of(str(inputs[0]), rate, channels)
+    originals, waves = read_inputs(model, inputs)
+    bases = [audio.load(path, user.sample_rate, channels=user.channels)[0] for path in inputs]
     loaded = time.perf_counter()
+    gains: list[dict] = []
     run = {"seed": seed, "plan": plan, "progress": progress, **settings}
+    if task in ("extend", "inpaint", "outpaint"):
+        run["gains"] = gains
+    done: dict = {}
     if task == "extend":
+        keep = bases[0]
+        if not settings["keep_prompt"]:  # the prompt's last context is made anew
+            keep = keep[:, : keep.shape[-1] - round(settings["context_seconds"]
+                                                    * user.sample_rate)]
+        added = bases[0].shape[-1] + round(settings["seconds"] * user.sample_rate) \
+            - keep.shape[-1]
         chunks = tasks.extend_chunks(model, waves[0][None], **run)
-        with audio.open_wav(out, model.sample_rate, model.channels, subtype) as append:
-            for chunk in chunks:
-                append(chunk[0].numpy())
+        clipped = 0
+        with audio.open_wav(out, user.sample_rate, user.channels, user.subtype) as append:
+            for piece in conform.stream_to_user(chunks, model.sample_rate, keep, user, added):
+                clipped += int((np.abs(piece) >= 1.0).sum())
+                append(piece)
+        done = {"clipped_samples": clipped}
     else:  # looked up at call time, so a test can spy on the task
-        result = getattr(tasks, task)(model, *waves, **run)
-        audio.write(out, result.numpy(), model.sample_rate, subtype)
+        made = getattr(tasks, task)(model, *waves, **run)
+        base, regions = _timeline(task, bases, user.sample_rate, settings)
+        result, done = conform.to_user(made, model.sample_rate, base, user, regions)
+        audio.write(out, result, user.sample_rate, user.subtype)
     finished = time.perf_counter()
+    output = audio.info(out)
     record = {
         "task": task, "model": str(model_name), "seed": seed, "plan": plan.record(), **settings,
         "inputs": [str(path) for path in inputs],
-        "input_seconds": [round(wave.shape[-1] / model.sample_rate, 6) for wave in waves],
+        "input_formats": [{"sample_rate": native, "channels": wave.shape[0],
+                           "seconds": round(wave.shape[-1] / native, 6)}
+                          for wave, native in originals],
+        "model_format": {"sample_rate": model.sample_rate, "channels": model.channels},
         "output": str(out),
-        "output_seconds": round(audio.info(out).seconds, 6),
+        "output_format": {**user.record(), "seconds": round(output.seconds, 6)},
+        "output_seconds": round(output.seconds, 6),
+        "loudness_matching": gains, **done,
         "timings_seconds": {"load": round(load_seconds + loaded - started, 3),
                             "run": round(finished - loaded, 3)},
         "cadenza": __version__,
     }
     write_json(out.with_suffix(".json"), record)
     return record
+
+
+def _timeline(task: str, bases: list[np.ndarray], rate: int,
+              settings: dict[str, Any]) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The user's audio on the output's time line, and the regions (seconds) the model made."""
+    wave = bases[0]
+    seconds = wave.shape[-1] / rate
+    if task == "inpaint":
+        return wave, settings["gaps"]
+    if task == "outpaint":
+        added = round(settings["seconds"] * rate)
+        if settings.get("side", "after") == "before":
+            return conform.placed(wave, before=added), [(0.0, added / rate)]
+        return conform.placed(wave, after=added), [(seconds, (wave.shape[-1] + added) / rate)]
+    if task == "interpolate":  # cropped to the shorter clip, all of it made
+        length = min(base.shape[-1] for base in bases)
+        return wave[:, :length], [(0.0, length / rate)]
+    return wave, [(0.0, seconds)]  # transfer: all of it made
 
 
 # ------------------------------------------------------------------ watching model calls
