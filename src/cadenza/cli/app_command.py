@@ -11,7 +11,7 @@ from cadenza.cli.app import app
 
 @app.command("app")
 def web_app(
-    model: list[Path] = typer.Option(None, help="A model folder or a shipped model's name; "
+    model: list[Path] = typer.Option(None, metavar="MODEL", help="A model folder or a shipped model's name; "
                                      "repeat for several (the shipped models are always "
                                      "offered; the first given is the default)."),
     port: int = typer.Option(7860, help="Port to listen on."),
@@ -24,8 +24,10 @@ def web_app(
     concurrency: int = typer.Option(1, help="Runs at once (the rest wait in the queue, their "
                                     "place shown); one model still runs one at a time."),
 ) -> None:
-    """Start the web app: generate, extend, inpaint, outpaint, transfer, interpolate, evaluate
-    in the browser (offline; uploads kept in a temporary folder removed on exit)."""
+    """Start the web app, a tab per task.
+
+    Generate, extend, inpaint, outpaint, transfer, interpolate and evaluate in the browser;
+    offline, uploads kept in a temporary folder removed on exit."""
     from cadenza.app import serve  # Gradio loads only for this command
 
     serve(model or (), host=host, port=port, upload_mb=max_upload_mb,
