@@ -206,6 +206,14 @@ def test_bad_input_shows_the_clis_message_not_a_traceback(page, tmp_path):
     fill(panel, "gaps (seconds)", "0.4-0.9")
     panel.locator("button.run").click()
     page.get_by_text(re.compile("gap 0.4-0.9 s is empty or outside the clip")).wait_for()
+    panel = tab(page, "Extend")  # a prompt shorter than the context
+    panel.locator("input[type=file]").set_input_files(tmp_path / "short.wav")
+    panel.locator("button.run").click()
+    page.get_by_text(re.compile("extend needs at least context_seconds = 4 s")).wait_for()
+    panel = tab(page, "Outpaint")  # past the server's upload length (--max-upload-seconds 20)
+    panel.locator("input[type=file]").set_input_files(piano_wav(tmp_path / "long.wav", 25.0))
+    panel.locator("button.run").click()
+    page.get_by_text(re.compile("long.wav is 25.0 s; this app takes uploads up to 20 s")).wait_for()
     page_text = page.locator("body").inner_text()
     assert "Traceback" not in page_text and "cadenza-app-" not in page_text
 

@@ -15,6 +15,7 @@ import html
 import logging
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from cadenza.data import audio
 from cadenza.pipeline import Pipeline, load
 
 log = logging.getLogger(__name__)
+
+KEEP_SECONDS = 3600
+"""How long a run's files stay on the server (downloads are offered for that long)."""
 
 DEFAULT = "model's default"
 """What the sampler menu shows for 'whatever the model's plan says'."""
@@ -155,8 +159,14 @@ class Studio:
             return work(runs.Watched(model, on_call))
 
     def folder(self) -> Path:
-        """A fresh folder for one run's files."""
-        path = self.workdir / "runs" / uuid.uuid4().hex
+        """A fresh folder for one run's files; runs older than ``KEEP_SECONDS`` go (their
+        files were copied into Gradio's own cache, which it prunes likewise)."""
+        runs_folder = self.workdir / "runs"
+        if runs_folder.is_dir():
+            for old in runs_folder.iterdir():
+                if time.time() - old.stat().st_mtime > KEEP_SECONDS:
+                    shutil.rmtree(old, ignore_errors=True)
+        path = runs_folder / uuid.uuid4().hex
         path.mkdir(parents=True)
         return path
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from cadenza.app_studio import DEFAULT, Studio
+from cadenza.app_studio import DEFAULT, KEEP_SECONDS, Studio
 from cadenza.plan import STRATEGIES
 from cadenza.sampling import METHODS
 
@@ -71,7 +71,7 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
     names = list(studio.models)
     limits = studio.limits
     with gr.Blocks(title="cadenza", analytics_enabled=False,
-                   delete_cache=(600, 3600)) as page:  # uploads and results older than 1 h go
+                   delete_cache=(600, KEEP_SECONDS)) as page:  # uploads and results
         gr.Markdown("## cadenza: diffusion models of music audio")
         with gr.Row():
             model = gr.Dropdown(names, value=names[0], label="model", scale=1)

@@ -11,9 +11,10 @@ from cadenza.cli.app import app
 
 @app.command("app")
 def web_app(
-    model: list[Path] = typer.Option(None, metavar="MODEL", help="A model folder or a shipped model's name; "
-                                     "repeat for several (the shipped models are always "
-                                     "offered; the first given is the default)."),
+    model: list[Path] = typer.Option(None, metavar="MODEL", help="A model folder or a "
+                                     "shipped model's name; repeat for several (the shipped "
+                                     "models are always offered; the first given is the "
+                                     "default)."),
     port: int = typer.Option(7860, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; 0.0.0.0 opens the app to "
                              "the network (then pages cannot name folders on this machine)."),
