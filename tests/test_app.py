@@ -253,7 +253,7 @@ def test_queue_place_progress_in_model_calls_and_cancel(browser, server):
     gets the model."""
     long, short = session(browser, server), session(browser, server)
     panel = tab(long, "Generate")
-    fill(panel, "seconds", 10.0)
+    fill(panel, "seconds", 30.0)  # ~10 s of work here: still running when the other queues
     set_steps(panel, 200)
     panel.locator("button.run").click()
     long.get_by_text(re.compile(r"\d+/\d+ calls")).first.wait_for(timeout=30000)
