@@ -114,7 +114,15 @@ def status(page) -> list[str]:
 
 
 def fill(panel, label: str, value) -> None:
-    panel.get_by_label(label, exact=True).fill(str(value))
+    """Type ``value`` into the field ``label``, again if the page redraws the field (a
+    just-opened accordion mounts its fields a moment later, resetting what was typed)."""
+    field = panel.get_by_label(label, exact=True)
+    for _ in range(20):
+        field.fill(str(value))
+        field.page.wait_for_timeout(100)
+        if field.input_value() == str(value):
+            return
+    raise AssertionError(f"{label} would not keep {value!r}")
 
 
 def set_steps(panel, steps: int) -> None:
