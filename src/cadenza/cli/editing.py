@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import typer
 
+from cadenza import runs
 from cadenza.cli.app import app
 from cadenza.plan import STRATEGIES
-from cadenza.version import __version__
 
 
 @app.command()
@@ -28,11 +27,7 @@ def generate(
     out: Path = typer.Option(Path("cadenza-out"), help="Folder for the wavs and generate.json."),
 ) -> None:
     """Generate unconditional audio with a trained model."""
-    import time
-
-    from cadenza import tasks
-    from cadenza.atomic import add_record, unique_key
-    from cadenza.data import audio
+    from cadenza import runs
     from cadenza.pipeline import load, model_folder
 
     model = model_folder(model)
@@ -40,36 +35,9 @@ def generate(
         raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)
     plan = pipeline.plan(None, sampler, steps)
-    started = time.perf_counter()
-    gains: list[dict] = []
-    waves = tasks.generate(pipeline, seconds, batch, seed=seed, plan=plan, progress=True,
-                           loudness=_loudness(loudness), gains=gains)
-    elapsed = time.perf_counter() - started
-    paths = [
-        str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), pipeline.sample_rate))
-        for i, wave in enumerate(waves)
-    ]
-    # Other runs may write into this folder at the same time: add this run's record to theirs.
-    add_record(out / "generate.json", {
-        "task": "generate", "model": str(model), "seconds": seconds, "batch": batch,
-        "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
-        "clipped_samples": int((waves.abs() >= 1).sum()),
-        "elapsed_seconds": round(elapsed, 3), "cadenza": __version__,
-    }, unique_key(f"seed-{seed}"))
-    typer.echo("\n".join(paths))
-
-
-def _loudness(text: str) -> float | str | None:
-    """``--loudness``: a number of LUFS, 'model' or 'off'."""
-    if text in ("model", "off"):
-        return None if text == "off" else text
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not -70 <= value <= 0:
-        raise ValueError(f"--loudness takes LUFS between -70 and 0, 'model' or 'off'; got {text!r}")
-    return value
+    record = runs.generate(pipeline, model, out, seconds=seconds, batch=batch, seed=seed,
+                           plan=plan, loudness=runs.parse_loudness(loudness), progress=True)
+    typer.echo("\n".join(record["files"]))
 
 
 # ---------------------------------------------------------------------------- editing
@@ -118,97 +86,20 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     verbatim, both formats and what was done to the new audio's level."""
     import time
 
-    import numpy as np
-
-    from cadenza import conform, tasks
-    from cadenza.atomic import write_json
-    from cadenza.data import audio
+    from cadenza import runs
     from cadenza.pipeline import load, model_folder
 
     if out.suffix.lower() != ".wav":
         raise ValueError(f"--out must name a .wav file, got {out}")
-    for path in inputs:  # a wrong or too long file fails before the model loads
-        audio.check_length(audio.info(path))
-    user = conform.format_of(str(inputs[0]), rate, channels)
+    runs.check_inputs(inputs)  # a wrong or too long file fails before the model loads
     model = model_folder(model)
     started = time.perf_counter()
     pipeline = load(model)
     plan = pipeline.plan(**choices)
-    originals = [audio.load(path) for path in inputs]  # (wave, rate) as the files hold them
-    waves = [conform.to_model(wave, native, pipeline.sample_rate, pipeline.channels)
-             for wave, native in originals]
-    bases = [audio.load(path, user.sample_rate, channels=user.channels)[0] for path in inputs]
-    loaded = time.perf_counter()
-    gains: list[dict] = []
-    run = {"seed": seed, "plan": plan, "progress": True, **settings}
-    if task in ("extend", "inpaint", "outpaint"):
-        run["gains"] = gains
-    done: dict = {}
-    if task == "extend":  # streamed: hours of audio never sit in memory
-        keep = bases[0]
-        if not settings["keep_prompt"]:  # the prompt's last context is made anew
-            keep = keep[:, : keep.shape[-1] - round(settings["context_seconds"]
-                                                    * user.sample_rate)]
-        added = bases[0].shape[-1] + round(settings["seconds"] * user.sample_rate) \
-            - keep.shape[-1]
-        chunks = tasks.extend_chunks(pipeline, waves[0][None], **run)
-        clipped = 0
-        with audio.open_wav(out, user.sample_rate, user.channels, user.subtype) as append:
-            for piece in conform.stream_to_user(chunks, pipeline.sample_rate, keep, user, added):
-                clipped += int((np.abs(piece) >= 1.0).sum())
-                append(piece)
-        done = {"clipped_samples": clipped}
-    else:
-        made = getattr(tasks, task)(pipeline, *waves, **run)
-        base, regions = _timeline(task, bases, user.sample_rate, settings)
-        result, done = conform.to_user(made, pipeline.sample_rate, base, user, regions)
-        audio.write(out, result, user.sample_rate, user.subtype)
-    finished = time.perf_counter()
-    output = audio.info(out)
-    write_json(out.with_suffix(".json"), {
-        "task": task, "model": str(model), "seed": seed, "plan": plan.record(), **settings,
-        "inputs": [str(path) for path in inputs],
-        "input_formats": [{"sample_rate": native, "channels": wave.shape[0],
-                           "seconds": round(wave.shape[-1] / native, 6)}
-                          for wave, native in originals],
-        "model_format": {"sample_rate": pipeline.sample_rate, "channels": pipeline.channels},
-        "output": str(out),
-        "output_format": {**user.record(), "seconds": round(output.seconds, 6)},
-        "output_seconds": round(output.seconds, 6),
-        "loudness_matching": gains, **done,
-        "timings_seconds": {"load": round(loaded - started, 3),
-                            "run": round(finished - loaded, 3)},
-        "cadenza": __version__,
-    })
+    runs.edit(task, pipeline, model, inputs, out, seed=seed, plan=plan, settings=settings,
+              rate=rate, channels=channels, progress=True,
+              load_seconds=time.perf_counter() - started)
     typer.echo(str(out))
-
-
-def _timeline(task: str, bases: list, rate: int, settings: dict) -> tuple:
-    """The user's audio on the output's time line, and the regions (seconds) the model made."""
-    from cadenza import conform
-
-    wave = bases[0]
-    seconds = wave.shape[-1] / rate
-    if task == "inpaint":
-        return wave, settings["gaps"]
-    if task == "outpaint":
-        added = round(settings["seconds"] * rate)
-        if settings.get("side", "after") == "before":
-            return conform.placed(wave, before=added), [(0.0, added / rate)]
-        return conform.placed(wave, after=added), [(seconds, (wave.shape[-1] + added) / rate)]
-    if task == "interpolate":  # cropped to the shorter clip, all of it made
-        length = min(base.shape[-1] for base in bases)
-        return wave[:, :length], [(0.0, length / rate)]
-    return wave, [(0.0, seconds)]  # transfer: all of it made
-
-
-def _parse_gaps(text: str) -> list[tuple[float, float]]:
-    try:
-        pairs = [part.split("-") for part in text.split(",") if part.strip()]
-        return [(float(start), float(end)) for start, end in pairs]
-    except ValueError:
-        raise ValueError(f"--gaps takes start-end seconds, comma-separated (e.g. 3-5,6.5-7), "
-                         f"got {text!r}") from None
 
 
 def _edit_choices(strategy: str | None, sampler: str | None, steps: int | None,
@@ -262,7 +153,7 @@ def inpaint(
     Everything outside the spans is kept."""
     _run_edit("inpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
-              {"gaps": _parse_gaps(gaps)},
+              {"gaps": runs.parse_gaps(gaps)},
               rate=rate, channels=channels)
 
 
