@@ -13,6 +13,7 @@ back while holding an exclusive lock on its folder, so no writer loses another's
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -28,6 +29,10 @@ try:
     import fcntl
 except ImportError:  # Windows: no flock; writers there are not serialised
     fcntl = None  # type: ignore[assignment]
+
+
+FULL_BELOW_BYTES = 1 << 20
+"""Less free space than this after a failed write: the disk was full."""
 
 
 def _umask() -> int:
@@ -49,9 +54,43 @@ def replacing(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
         # After the writer, which may have made the file itself (safetensors makes it 0600).
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        if error.errno == errno.ENOSPC:
+            raise cannot_write(path, error) from None
+        raise
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def cannot_write(path: str | os.PathLike, error: BaseException) -> OSError:
+    """``error``, met writing ``path``, as one line that names ``path`` (not its temporary
+    file) and says when the disk is full: a full disk often surfaces as a vague error from the
+    library that writes (libsndfile's "System error.")."""
+    path = Path(path)
+    try:
+        full = shutil.disk_usage(path.parent).free < FULL_BELOW_BYTES
+    except OSError:
+        full = False
+    if getattr(error, "errno", None) == errno.ENOSPC or full:
+        return OSError(f"no space left on {path.parent} (writing {path.name})")
+    reason = getattr(error, "strerror", None) or str(error)
+    return OSError(f"{path}: cannot write it ({reason})")
+
+
+def check_writable(folder: str | os.PathLike) -> Path:
+    """``folder``, made if missing, once a file could be made in it: checked before long work,
+    so a wrong output folder is said at once, not after the work is done."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".cadenza-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise OSError(f"{folder}: cannot write there ({error.strerror or error})") from None
+    return folder
 
 
 @contextmanager

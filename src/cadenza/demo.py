@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
-from cadenza.atomic import write_json
+from cadenza.atomic import check_writable, write_json
 from cadenza.oracle import (
     DEFAULT_SETUP,
     REFERENCE_SETUP,
@@ -337,8 +337,7 @@ def run_demo(
         raise ValueError(f"unknown spectrum {unknown[0]!r}; choose from {', '.join(SPECTRA)}")
     if not calls or min(calls) < 1:
         raise ValueError("--calls needs positive budgets of model calls, e.g. 5,10,20,50")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_writable(out_dir)  # before minutes of work, not after
     pipelines = demo_pipelines()
     report = Report("cadenza demo")
     music = music_section(report, out_dir, music_seconds, music_clips) if music_clips else []

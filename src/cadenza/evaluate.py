@@ -27,7 +27,7 @@ import platform
 import time
 from pathlib import Path
 
-from cadenza.atomic import write_json
+from cadenza.atomic import check_writable, write_json
 from cadenza.clips import ClipSet, load_clips
 from cadenza.eval_report import write_report
 from cadenza.measure import Evaluation, measure
@@ -91,6 +91,7 @@ def evaluate(
     model_file = Path(embedder).suffix.lower() in embedder_registry.MODEL_FILE_SUFFIXES
     options = {"model_rate": embedder_rate} if model_file else {"sample_rate": sample_rate}
     model = embedder_registry.embedder(embedder, **options)  # fails early
+    check_writable(out_dir)  # before minutes of measuring, not after
     floor_dirs = floor_folders(reference_dir, floors)
     folders = {"generated": generated_dir, "reference": reference_dir, "train": train_dir}
     sets = {name: load_clips(folder, sample_rate, clip_seconds, name=name, progress=progress)

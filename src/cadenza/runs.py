@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from cadenza import conform, tasks
-from cadenza.atomic import add_record, unique_key, write_json
+from cadenza.atomic import add_record, check_writable, unique_key, write_json
 from cadenza.data import audio
 from cadenza.plan import Plan
 from cadenza.version import __version__
@@ -77,15 +77,22 @@ def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: 
              progress: bool = False) -> dict[str, Any]:
     """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record added to
     ``out/generate.json``; returns the record."""
-    if seconds <= 0 or batch < 1:
-        raise ValueError("seconds must be positive and batch at least 1")
+    if not (0 < seconds < math.inf) or batch < 1:
+        raise ValueError("seconds must be positive and finite, and batch at least 1")
+    check_writable(out)
     started = time.perf_counter()
     gains: list[dict] = []
     waves = tasks.generate(model, seconds, batch, seed=seed, plan=plan, progress=progress,
                            loudness=loudness, gains=gains)
     elapsed = time.perf_counter() - started
-    paths = [str(audio.write(out / f"clip-{seed}-{i}.wav", wave.numpy(), model.sample_rate))
-             for i, wave in enumerate(waves)]
+    paths: list[str] = []
+    for index, wave in enumerate(waves):
+        try:
+            paths.append(str(audio.write(out / f"clip-{seed}-{index}.wav", wave.numpy(),
+                                         model.sample_rate)))
+        except OSError as error:  # say which files are whole
+            done = ", ".join(Path(path).name for path in paths) or "none"
+            raise OSError(f"{error}; complete before it: {done}") from None
     record = {
         "task": "generate", "model": str(model_name), "seconds": seconds, "batch": batch,
         "seed": seed, "plan": plan.record(), "files": paths, "loudness": gains,
@@ -112,6 +119,7 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
     if out.suffix.lower() != ".wav":
         raise ValueError(f"the output must be a .wav file, got {out}")
     check_inputs(inputs)
+    check_writable(out.parent)
     started = time.perf_counter()
     user = conform.format_of(str(inputs[0]), rate, channels)
     originals, waves = read_inputs(model, inputs)

@@ -27,7 +27,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from cadenza.atomic import replacing
+from cadenza.atomic import cannot_write, replacing
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")
 WAV_SUBTYPES = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
@@ -336,7 +336,10 @@ def open_wav(
 
         return append
 
-    with replacing(path, ".wav") as temporary, soundfile.SoundFile(
-        str(temporary), "w", sample_rate, channels, WAV_SUBTYPES[subtype], format="WAV"
-    ) as file:
-        yield append_to(file)
+    try:
+        with replacing(path, ".wav") as temporary, soundfile.SoundFile(
+            str(temporary), "w", sample_rate, channels, WAV_SUBTYPES[subtype], format="WAV"
+        ) as file:
+            yield append_to(file)
+    except soundfile.LibsndfileError as error:  # names the temporary file; say what it was
+        raise cannot_write(path, error) from None
