@@ -270,3 +270,10 @@ def test_one_progress_bar_whose_total_is_every_model_call(pipeline, task, monkey
     monkeypatch.setattr(tasks.CallBar, "__exit__", seen)
     CALLS[task](pipeline, tone(pipeline), steps=STEPS, progress=True)
     assert len(bars) == 1 and bars[0][0] == bars[0][1] > 0, bars
+
+
+@pytest.mark.parametrize("gaps, message", [([(0.5, 1.0), (0.8, 1.2)], "overlap"),
+                                           ([(0.0, 2.0)], "whole clip")])
+def test_overlapping_or_whole_clip_gaps_are_refused(pipeline, gaps, message):
+    with pytest.raises(ValueError, match=message):
+        tasks.inpaint(pipeline, tone(pipeline), gaps, steps=STEPS)

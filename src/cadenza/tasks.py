@@ -13,6 +13,7 @@ model's ``sample_rate``; durations are in seconds; the same seed gives the same 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -103,6 +104,14 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
         if not 0 <= start < end <= seconds:
             raise ValueError(f"gap {start:g}-{end:g} s is empty or outside the clip "
                              f"(0-{seconds:g} s); give start < end inside it")
+    ordered = sorted(gaps)
+    for (start, end), (next_start, next_end) in itertools.pairwise(ordered):
+        if next_start < end:
+            raise ValueError(f"gaps {start:g}-{end:g} and {next_start:g}-{next_end:g} s overlap; "
+                             f"give them as one gap {start:g}-{max(end, next_end):g}")
+    if sum(end - start for start, end in gaps) >= seconds:
+        raise ValueError(f"the gaps cover the whole clip ({seconds:g} s): nothing is known to "
+                         "keep; use generate, or transfer to restyle the clip")
     with CallBar(expected_calls(plan, model.sigmas(plan), model.sigma_data), progress) as bar:
         filled = fill(model, plan, wave, gaps, _generator(model, seed), gains=gains,
                       denoiser=bar.counted(model.denoiser()))
