@@ -14,6 +14,7 @@ A pipeline is the model only: what you do with it (generate, extend, inpaint, ..
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ from cadenza.version import __version__
 
 SHIPPED = ("tiny-piano-mel", "tiny-piano-diffwave")
 """Models inside the package (see cadenza/models/README.md); the first is the default."""
+
+MAX_PROBE_FRAMES = 4096
+"""The longest time axis ``Pipeline.min_seconds`` tries."""
 
 FORMAT = "cadenza-pipeline"
 FORMAT_VERSION = 1
@@ -73,6 +77,25 @@ class Pipeline:
 
     def denoiser(self):
         return self.objective.denoiser(self.network)
+
+    @functools.cached_property
+    def min_seconds(self) -> float:
+        """The shortest audio this model can make or edit. An STFT needs more samples than half
+        its window, and a U-Net enough frames to downsample and normalise; rather than derive
+        each network's limit, the first length the network runs on (doubling the frames) is
+        found once, on zeros."""
+        rep, frames = self.representation, 1
+        while frames <= MAX_PROBE_FRAMES:
+            samples = max(rep.samples_for_frames(frames), 1)
+            try:
+                with torch.no_grad():
+                    x = rep.encode(torch.zeros(1, self.channels, samples, device=self.device))
+                    sigma = torch.ones(1, dtype=torch.float64, device=self.device)
+                    self.denoiser()(x.float(), sigma)
+                return samples / self.sample_rate
+            except (RuntimeError, ValueError):
+                frames *= 2
+        return rep.samples_for_frames(MAX_PROBE_FRAMES) / self.sample_rate
 
     def plan(self, strategy: str | None = None, sampler: str | None = None,
              steps: int | None = None, **options: Any) -> Plan:

@@ -23,6 +23,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from cadenza import edit
+from cadenza.data.audio import check_seconds
 from cadenza.joins import SEAM_SECONDS, fade_in, match_context, mirror_extend, paste
 from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
@@ -37,6 +38,7 @@ class Model(Protocol):
     sigma_data: float
     channels: int
     loudness: float | None
+    min_seconds: float
 
     @property
     def sample_rate(self) -> int: ...
@@ -62,6 +64,12 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
     a list as ``gains``, what was done to each clip is appended to it.
     """
     plan = _resolved(model, plan, None, choices)
+    check_seconds(seconds, "generate's seconds")
+    if seconds < model.min_seconds:
+        raise ValueError(f"{seconds:g} s is shorter than this model can make; give at least "
+                         f"{model.min_seconds:.3g} s")
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     sigmas = model.sigmas(plan)
     generator = _generator(model, seed)
     x = start_noise(model.shape_for(seconds, batch), float(sigmas[0]),
@@ -127,8 +135,7 @@ def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *
     plan = _resolved(model, plan, strategy, choices)
     if side not in ("after", "before"):
         raise ValueError(f"side must be 'after' or 'before', got {side!r}")
-    if seconds <= 0:
-        raise ValueError(f"outpaint needs a positive number of seconds, got {seconds:g}")
+    check_seconds(seconds, "outpaint's seconds")
     wave, single = _as_batch(model, audio)
     known, added, rate = wave.shape[-1], model.representation.samples_for(seconds), \
         model.sample_rate
@@ -176,6 +183,14 @@ def extend_chunks(
     """
     plan = _resolved(model, plan, strategy, choices)
     wave, _ = _as_batch(model, prompt)
+    check_seconds(seconds, "extend's seconds")
+    for value, name in ((window_seconds, "window_seconds"), (context_seconds, "context_seconds")):
+        check_seconds(value, name)
+    if window_seconds < model.min_seconds:
+        raise ValueError(f"window_seconds is {window_seconds:g}; this model needs windows of at "
+                         f"least {model.min_seconds:.3g} s")
+    if not (math.isfinite(crossfade_seconds) and crossfade_seconds >= 0):
+        raise ValueError(f"crossfade_seconds must be 0 or more, got {crossfade_seconds:g}")
     rep, rate = model.representation, model.sample_rate
     context, window = rep.samples_for(context_seconds), rep.samples_for(window_seconds)
     fade, total = rep.samples_for(crossfade_seconds), rep.samples_for(seconds)
@@ -425,6 +440,9 @@ def _as_batch(model: Model, audio: Tensor) -> tuple[Tensor, bool]:
     if wave.dim() != 3 or wave.shape[1] != model.channels or wave.shape[-1] == 0:
         raise ValueError(f"expected {model.channels}-channel audio (channels, samples) or "
                          f"(batch, channels, samples), got shape {tuple(wave.shape)}")
+    if wave.shape[-1] < model.min_seconds * model.sample_rate:
+        raise ValueError(f"the audio is {wave.shape[-1] / model.sample_rate:.3g} s; this model "
+                         f"needs at least {model.min_seconds:.3g} s")
     return wave, single
 
 

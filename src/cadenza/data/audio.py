@@ -82,6 +82,19 @@ def max_seconds() -> float:
     return value
 
 
+def check_seconds(seconds: float, what: str) -> float:
+    """``seconds`` of audio to make, if it is positive, finite and within ``max_seconds()``
+    (an extension streams, but a year of it is still a mistake); else a ValueError naming
+    ``what``."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{what} must be a positive number of seconds, got {seconds:g}")
+    limit = max_seconds()
+    if seconds > limit:
+        raise ValueError(f"{what}: {_duration(seconds)} is more than the {_duration(limit)} "
+                         f"cadenza makes at once; set {MAX_SECONDS_VARIABLE} to allow more")
+    return seconds
+
+
 def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
