@@ -40,10 +40,15 @@ def format_of(path: str, sample_rate: int | None = None, channels: int | None = 
     """The format of the audio file at ``path`` (or the rate and channels asked for instead),
     with a wav subtype that holds its decoded samples exactly: 16- or 24-bit PCM for PCM
     files of that depth, float for everything else (float, lossy codecs)."""
+    if sample_rate is not None and sample_rate < audio.MIN_SAMPLE_RATE:
+        raise ValueError(f"--rate must be at least {audio.MIN_SAMPLE_RATE} Hz, got {sample_rate}")
+    if channels is not None and channels < 1:
+        raise ValueError(f"--channels must be at least 1, got {channels}")
     header = audio.info(path)
     depth = {"PCM_16": "pcm16", "PCM_24": "pcm24"}.get(soundfile.info(str(path)).subtype,
                                                        "float")
-    return Format(sample_rate or header.sample_rate, channels or header.channels, depth)
+    return Format(header.sample_rate if sample_rate is None else sample_rate,
+                  header.channels if channels is None else channels, depth)
 
 
 def to_model(wave: np.ndarray, rate: int, model_rate: int, model_channels: int) -> torch.Tensor:

@@ -35,6 +35,9 @@ RESAMPLE = 10
 LAMBDA_CURVE = "seed"
 """Interpolation guidance's lambda curve: the one published with it."""
 
+LAMBDA_CURVES = ("seed", "linear", "seed-index")
+"""The lambda curves interpolation guidance knows by name (``cadenza.edit.interp_lambda``)."""
+
 STRATEGIES: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "replace": {},
     "repaint": {"jump_length": JUMP_LENGTH, "resample": RESAMPLE},
@@ -89,8 +92,22 @@ def resolve(defaults: Plan, strategy: str | None = None, sampler: str | None = N
                     defaults.schedule, None, options)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    _check_options(options)
     if strategy == "repaint-fast":
         sampler = sampler or FAST_REPAINT_SAMPLER
         steps = FAST_REPAINT_STEPS if steps is None else steps
     return Plan(sampler or EDIT_SAMPLER, defaults.steps if steps is None else steps,
                 defaults.schedule, strategy, {**STRATEGIES[strategy], **options})
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    """The strategy options a person types, checked before any work starts."""
+    for name in ("jump_length", "resample"):
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    curve = options.get("lambda_curve")
+    if isinstance(curve, str) and curve not in LAMBDA_CURVES:
+        raise ValueError(f"unknown lambda curve {curve!r}; choose one of "
+                         f"{', '.join(LAMBDA_CURVES)}")

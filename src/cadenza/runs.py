@@ -131,13 +131,13 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
         run["gains"] = gains
     done: dict = {}
     if task == "extend":
+        chunks = tasks.extend_chunks(model, waves[0][None], **run)  # checks the settings
         keep = bases[0]
         if not settings["keep_prompt"]:  # the prompt's last context is made anew
             keep = keep[:, : keep.shape[-1] - round(settings["context_seconds"]
                                                     * user.sample_rate)]
         added = bases[0].shape[-1] + round(settings["seconds"] * user.sample_rate) \
             - keep.shape[-1]
-        chunks = tasks.extend_chunks(model, waves[0][None], **run)
         clipped = 0
         with audio.open_wav(out, user.sample_rate, user.channels, user.subtype) as append:
             for piece in conform.stream_to_user(chunks, model.sample_rate, keep, user, added):

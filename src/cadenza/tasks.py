@@ -154,7 +154,6 @@ def extend(model: Model, prompt: Tensor, seconds: float, **settings: Any) -> Ten
                     single)
 
 
-@torch.no_grad()
 def extend_chunks(
     model: Model,
     prompt: Tensor,
@@ -204,11 +203,17 @@ def extend_chunks(
         raise ValueError(f"the prompt is {wave.shape[-1] / rate:.2f} s; extend needs at least "
                          f"context_seconds = {context_seconds:g} s of prompt")
     generator, gap = _generator(model, seed), [(context / rate, window / rate)]
-    passes = math.ceil(total / (window - context))
-    with CallBar(passes * expected_calls(plan, model.sigmas(plan), model.sigma_data),
-                 progress) as bar:
-        yield from _extension(model, plan, wave, total, context, window, fade, keep_prompt,
-                              generator, gap, gains, bar.counted(model.denoiser()))
+    calls = math.ceil(total / (window - context)) * expected_calls(plan, model.sigmas(plan),
+                                                                    model.sigma_data)
+    # Checked above, before the first chunk is asked for; the loop itself is a generator.
+    return _extending(calls, progress, model, plan, wave, total, context, window, fade,
+                      keep_prompt, generator, gap, gains)
+
+
+@torch.no_grad()
+def _extending(calls: int, progress: bool, model: Model, *arguments: Any) -> Iterator[Tensor]:
+    with CallBar(calls, progress) as bar:
+        yield from _extension(model, *arguments, bar.counted(model.denoiser()))
 
 
 def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int, window: int,

@@ -124,6 +124,12 @@ def scan(
     ``max_seconds``: the longest file kept (``audio.max_seconds()`` by default).
     """
     root = Path(root)
+    if not root.exists():
+        raise ValueError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise ValueError(f"{root}: is a file, not a folder of recordings")
+    if not (math.isfinite(min_seconds) and min_seconds >= 0):
+        raise ValueError(f"min_seconds must be 0 or more, got {min_seconds:g}")
     # Links that loop or dangle, folders named like audio: reported in skipped, not dropped.
     paths, passed_over = audio_files(root)
     manifest = Manifest(str(root.resolve()), skipped=passed_over)
