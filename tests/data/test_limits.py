@@ -179,10 +179,13 @@ def test_a_sparse_file_claiming_hours_is_refused_in_seconds_in_under_a_gigabyte(
     prepared = measured("data", "prepare", str(root), str(tmp_path / "cache"),
                         "--representation", "waveform", "--sample-rate", str(RATE),
                         "--chunk-seconds", "1")
-    edited = measured("inpaint", str(sparse), "--gaps", "1-2", "--steps", "2",
-                      "--out", str(tmp_path / "out.wav"))
+    options = {"inpaint": ["--gaps", "1-2"], "outpaint": ["--seconds", "1"],
+               "extend": ["--seconds", "1"], "transfer": [], "interpolate": [str(sparse)]}
+    edits = {task: measured(task, str(sparse), *extra, "--steps", "2",
+                            "--out", str(tmp_path / f"{task}.wav"))
+             for task, extra in options.items()}
     timings = {name: (round(run["seconds"], 1), round(run["peak_mb"]))
-               for name, run in [("scan", scanned), ("prepare", prepared), ("inpaint", edited)]}
+               for name, run in [("scan", scanned), ("prepare", prepared), *edits.items()]}
     print("seconds and peak MB:", timings)
 
     for run in (scanned, prepared):
@@ -192,11 +195,12 @@ def test_a_sparse_file_claiming_hours_is_refused_in_seconds_in_under_a_gigabyte(
                     if "sparse.wav: 6.76 h of audio" in line or "days.flac: " in line]) == 2
     assert json.loads((root / "manifest.json").read_text())["entries"][0]["path"] == "good.wav"
     assert (tmp_path / "cache" / "shards" / "shard-00000.safetensors").exists()
-    assert edited["returncode"] == 2
-    lines = edited["stderr"].strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in lines[0]
-    assert re.search(refused, lines[0]), lines[0]
-    assert not (tmp_path / "out.wav").exists()
+    for task, edited in edits.items():
+        assert edited["returncode"] == 2, (task, edited["stderr"])
+        lines = edited["stderr"].strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in lines[0]
+        assert re.search(refused, lines[0]), lines[0]
+        assert not (tmp_path / f"{task}.wav").exists()
     for name, (seconds, peak_mb) in timings.items():
         assert seconds < 30 and peak_mb < 1024, (name, seconds, peak_mb)
 
