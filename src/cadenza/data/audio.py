@@ -95,6 +95,15 @@ def check_seconds(seconds: float, what: str) -> float:
     return seconds
 
 
+def _reason(error: Exception) -> str:
+    """libsndfile's complaint without the path it repeats; its decoders say "File does not
+    exist" of an existing file whose bytes are not in their format."""
+    text = str(error).split(": ", 1)[-1] if str(error).startswith("Error opening") else str(error)
+    if "does not exist" in text or "not a regular file" in text:
+        return "its bytes are not in a format libsndfile reads"
+    return text
+
+
 def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
@@ -117,7 +126,7 @@ def info(path: str | os.PathLike) -> AudioInfo:
     try:
         header = soundfile.info(str(path))
     except _SOUNDFILE_ERRORS as error:
-        raise AudioError(f"{path}: not readable as audio ({error})") from None
+        raise AudioError(f"{path}: not readable as audio ({_reason(error)})") from None
     found = AudioInfo(path, int(header.samplerate), int(header.channels), int(header.frames),
                       str(header.subtype), str(header.format))
     if not MIN_SAMPLE_RATE <= found.sample_rate <= MAX_SAMPLE_RATE:
@@ -182,7 +191,7 @@ def _frames(path: Path, found: AudioInfo, start: int, count: int | None,
                     check_length(found, done / found.sample_rate, limit)
                 yield data
     except _SOUNDFILE_ERRORS as error:
-        raise AudioError(f"{path}: not readable as audio ({error})") from None
+        raise AudioError(f"{path}: not readable as audio ({_reason(error)})") from None
 
 
 def blocks(path: str | os.PathLike, *, limit: float | None = None) -> Iterator[np.ndarray]:
