@@ -162,6 +162,8 @@ def cases() -> list[tuple[str, list[str]]]:
                                                   "{out}/c", "--representation", "nope"]),
         ("data prepare: --chunk-seconds 0", ["data", "prepare", "{empty folder}", "{out}/c",
                                              "--chunk-seconds", "0"]),
+        ("data prepare: --sample-rate 0", ["data", "prepare", "{empty folder}", "{out}/c",
+                                           "--sample-rate", "0"]),
         ("unknown command", ["nosuch"]),
         ("unknown option", ["generate", "--nope"]),
         ("train: unknown preset", ["train", "--preset", "nope", "--data", "{empty folder}",

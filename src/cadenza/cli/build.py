@@ -87,6 +87,15 @@ def data_prepare(
     from cadenza.data.prepare import prepare
     from cadenza.representations import representation as build
 
+    # The options first: a typo should not wait for a scan of hours of audio.
+    if sample_rate < 1000:
+        raise ValueError(f"--sample-rate must be at least 1000 Hz, got {sample_rate}")
+    rep = build(representation, sample_rate=sample_rate)
+    if not (0 < chunk_seconds < float("inf")) or channels < 1 or files_per_shard < 1 \
+            or workers < 1:
+        raise ValueError("--chunk-seconds must be positive and --channels, --files-per-shard "
+                         "and --workers at least 1")
+    shard_index = _parse_shard(shard)
     if folder.suffix == ".json":
         manifest = Manifest.load(folder)
     else:
@@ -97,12 +106,12 @@ def data_prepare(
     summary = prepare(
         manifest,
         cache,
-        build(representation, sample_rate=sample_rate),
+        rep,
         chunk_seconds=chunk_seconds,
         channels=channels,
         files_per_shard=files_per_shard,
         workers=workers,
-        shard=_parse_shard(shard),
+        shard=shard_index,
     )
     typer.echo(
         f"{summary['encoded']} shards encoded, {summary['skipped']} already done, "
