@@ -45,33 +45,35 @@ PLANS = {"generate": (None, None, 3), "extend": ("replace", None, 3),
 
 
 @pytest.mark.parametrize("task", CASES)
-def test_planned_calls_are_the_calls_the_run_makes(task, piano, clip):
-    """The dry run (null network) counts what the real run does, model call for model call."""
+def test_a_progress_callable_hears_every_call_against_a_total_known_from_the_first(task, piano,
+                                                                                  clip):
+    """What the app shows: ``(done, total)`` before each model call, the total right."""
     count, keywords = CASES[task]
     options = {"resample": 2, "jump_length": 2} if task == "outpaint" else {}
     plan = piano.plan(*PLANS[task], **options)
     waves = [clip, clip.flip(-1)][:count]
-    planned = runs.planned_calls(task, piano, waves, seed=0, plan=plan, **keywords)
-    made = []
-    watched = runs.Watched(piano, lambda: made.append(1))
+    heard: list[tuple[int, int]] = []
+    report = lambda done, total: heard.append((done, total))  # noqa: E731
     if task == "extend":
-        list(tasks.extend_chunks(watched, waves[0][None], seed=0, plan=plan, **keywords))
+        list(tasks.extend_chunks(piano, waves[0][None], seed=0, plan=plan, progress=report,
+                                 **keywords))
     else:
-        getattr(tasks, task)(watched, *waves, seed=0, plan=plan, **keywords)
-    assert planned == len(made) > 0
+        getattr(tasks, task)(piano, *waves, seed=0, plan=plan, progress=report, **keywords)
+    total = heard[0][1]
+    assert heard == [(done, total) for done in range(total)] and total > 0
 
 
-def test_an_exception_from_the_watcher_stops_the_run_between_calls(piano, clip):
+def test_an_exception_from_the_progress_callable_stops_the_run_between_calls(piano, clip):
     calls = []
 
-    def stop_at_third() -> None:
-        calls.append(1)
+    def stop_at_third(done: int, total: int) -> None:
+        calls.append(done)
         if len(calls) == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        tasks.transfer(runs.Watched(piano, stop_at_third), clip, 1.0, plan=piano.plan(steps=8))
-    assert len(calls) == 3
+        tasks.transfer(piano, clip, 1.0, plan=piano.plan(steps=8), progress=stop_at_third)
+    assert calls == [0, 1, 2]
 
 
 def test_edit_writes_the_wav_and_the_record_the_cli_writes(piano, clip, tmp_path):

@@ -24,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from cadenza import app_views, runs
+from cadenza import app_views, runs, tasks
 from cadenza.data import audio
 from cadenza.pipeline import Pipeline, load
 
@@ -135,28 +135,22 @@ class Studio:
             raise ValueError(f"{seconds:g} s asked; this app makes at most "
                              f"{self.limits.output_seconds:g} s at a time")
 
-    def watch(self, name: str, task: str, waves: list, keywords: dict[str, Any],
-              request: gr.Request | None, progress: gr.Progress,
-              work: Callable[[runs.Watched], dict[str, Any]]) -> dict[str, Any]:
-        """Run ``work`` on the model, one run at a time per model, with progress in model calls
-        done / total (counted beforehand by a dry run) and the session's cancel flag checked
-        before every call."""
+    def watch(self, name: str, request: gr.Request | None, progress: gr.Progress,
+              work: Callable[[tasks.Progress], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``work`` (given the task's ``progress`` callable), one run at a time per model,
+        showing model calls done / total (the task knows its total before the first call) and
+        checking the session's cancel flag before every call."""
         flag = self.flag(request)
         flag.clear()  # a Cancel pressed before this run started was for an earlier one
-        model = self.model(name)
         progress(0, desc="waiting for the model")
         with self.busy[name]:
-            total = runs.planned_calls(task, model, waves, **keywords)
-            done = 0
 
-            def on_call() -> None:
-                nonlocal done
+            def report(done: int, total: int) -> None:
                 if flag.is_set():
                     raise UserCancelError(f"Cancelled after {done} of {total} model calls.")
                 progress((done, total), desc="model calls", unit="calls")
-                done += 1
 
-            return work(runs.Watched(model, on_call))
+            return work(report)
 
     def folder(self) -> Path:
         """A fresh folder for one run's files; runs older than ``KEEP_SECONDS`` go (their
@@ -193,12 +187,10 @@ class Studio:
         out = self.folder()
         try:
             record = self.watch(
-                name, "generate", [],
-                {"seconds": seconds, "batch": batch, "seed": int(seed), "plan": plan},
-                request, progress,
-                lambda watched: runs.generate(watched, self.models[name], out, seconds=seconds,
-                                              batch=batch, seed=int(seed), plan=plan,
-                                              loudness=level))
+                name, request, progress,
+                lambda report: runs.generate(model, self.models[name], out, seconds=seconds,
+                                             batch=batch, seed=int(seed), plan=plan,
+                                             loudness=level, progress=report))
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)
             raise
@@ -221,15 +213,14 @@ class Studio:
         model = self.model(name)
         plan = self.choices(model, **choices)
         out = self.folder() / f"{task}.wav"
-        waves = runs.read_inputs(model, inputs)[1]
         if task == "extend":  # what it is asked to add; the others keep their input's length
-            self.check_length(settings["seconds"] + waves[0].shape[-1] / model.sample_rate)
+            self.check_length(settings["seconds"] + audio.info(inputs[0]).seconds)
         try:
             record = self.watch(
-                name, task, waves, {"seed": int(seed), "plan": plan, **settings}, request,
-                progress,
-                lambda watched: runs.edit(task, watched, self.models[name], inputs, out,
-                                          seed=int(seed), plan=plan, settings=settings))
+                name, request, progress,
+                lambda report: runs.edit(task, model, self.models[name], inputs, out,
+                                         seed=int(seed), plan=plan, settings=settings,
+                                         progress=report))
         except BaseException:
             shutil.rmtree(out.parent, ignore_errors=True)
             raise

@@ -7,20 +7,19 @@ verbatim (``plan.record()``), the settings, the formats, the inputs and the timi
 CLI and the app (``cadenza app``) both run tasks through here, so a result made either way is
 described the same way.
 
-``Watched`` shows a caller each model call as it happens (progress, cancelling) and
-``planned_calls`` counts a run's model calls beforehand, by a dry run with a null network.
+Both take the task's ``progress``: True for a bar, or a callable told ``(calls done, total)``
+before every model call, which the app uses to show progress and to cancel.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from cadenza import conform, tasks
@@ -74,7 +73,7 @@ def read_inputs(model: tasks.Model, inputs: Sequence[Path]
 
 def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: float,
              batch: int, seed: int, plan: Plan, loudness: float | str | None = "model",
-             progress: bool = False) -> dict[str, Any]:
+             progress: tasks.Progress = False) -> dict[str, Any]:
     """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record added to
     ``out/generate.json``; returns the record."""
     if not (0 < seconds < math.inf) or batch < 1:
@@ -106,7 +105,8 @@ def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: 
 
 def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence[Path],
          out: Path, *, seed: int, plan: Plan, settings: dict[str, Any],
-         rate: int | None = None, channels: int | None = None, progress: bool = False,
+         rate: int | None = None, channels: int | None = None,
+         progress: tasks.Progress = False,
          load_seconds: float = 0.0) -> dict[str, Any]:
     """Run ``cadenza.tasks.<task>`` with ``plan`` and ``settings`` on the audio files
     ``inputs`` at the model's rate; write the wav ``out`` in the first input's format (or
@@ -186,66 +186,3 @@ def _timeline(task: str, bases: list[np.ndarray], rate: int,
         length = min(base.shape[-1] for base in bases)
         return wave[:, :length], [(0.0, length / rate)]
     return wave, [(0.0, seconds)]  # transfer: all of it made
-
-
-# ------------------------------------------------------------------ watching model calls
-
-
-class Watched:
-    """``model`` whose network calls ``on_call()`` first, every time: a progress report, or an
-    exception that stops the run between two calls (cancelling). Anything else is the model's.
-    """
-
-    def __init__(self, model: tasks.Model, on_call: Callable[[], None]) -> None:
-        self.model = model
-        self.on_call = on_call
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)
-
-    def denoiser(self) -> Callable[[Tensor, Tensor], Tensor]:
-        network = self.model.denoiser()
-
-        def watched(x: Tensor, sigma: Tensor) -> Tensor:
-            self.on_call()
-            return network(x, sigma)
-
-        return watched
-
-
-class _DryRun(Watched):
-    """A model whose network and decoder return zeros: runs a task's control flow for free."""
-
-    def denoiser(self) -> Callable[[Tensor, Tensor], Tensor]:
-        def null(x: Tensor, sigma: Tensor) -> Tensor:
-            self.on_call()
-            return torch.zeros_like(x)
-
-        return null
-
-    def decode(self, tensor: Tensor, samples: int | None = None) -> Tensor:
-        rep = self.model.representation
-        length = rep.samples_for_frames(tensor.shape[-1]) if samples is None else samples
-        return torch.zeros(tensor.shape[0], self.model.channels, length)
-
-
-def planned_calls(task: str, model: tasks.Model, waves: Sequence[Tensor] = (),
-                  **keywords: Any) -> int:
-    """How many model calls a run will make: ``cadenza.tasks.<task>`` on ``waves`` (the
-    inputs, as :func:`edit` passes them) with ``keywords``, run with a null network and
-    decoder, which costs next to nothing."""
-    count = 0
-
-    def counted() -> None:
-        nonlocal count
-        count += 1
-
-    dry = _DryRun(model, counted)
-    if task == "generate":
-        tasks.generate(dry, **{**keywords, "loudness": None, "gains": None})
-    elif task == "extend":
-        for _ in tasks.extend_chunks(dry, waves[0][None], **keywords):
-            pass
-    else:
-        getattr(tasks, task)(dry, *waves, **keywords)
-    return count

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import torch
@@ -29,6 +29,10 @@ from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
 from cadenza.sampling import Denoise, model_calls, sample, start_noise
+
+Progress = bool | Callable[[int, int], None]
+"""A task's ``progress``: True draws one bar over its model calls; a callable is told
+``(calls done, total)`` before every call (see :class:`CallBar`)."""
 
 
 class Model(Protocol):
@@ -55,7 +59,7 @@ class Model(Protocol):
 @torch.no_grad()
 def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
              plan: Plan | None = None, loudness: float | str | None = "model",
-             gains: list[dict] | None = None, progress: bool = False, **choices: Any) -> Tensor:
+             gains: list[dict] | None = None, progress: Progress = False, **choices: Any) -> Tensor:
     """Unconditional audio ``(batch, channels, round(seconds * sample_rate))``.
 
     Each clip is brought to ``loudness`` (LUFS; ``"model"``: the model's own target, the
@@ -94,7 +98,7 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
 
 @torch.no_grad()
 def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, seed: int = 0,
-            plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
+            plan: Plan | None = None, strategy: str = "replace", progress: Progress = False,
             gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """Regenerate the ``gaps`` (``[start, end)`` in seconds) of ``audio``; keep the rest.
 
@@ -128,7 +132,7 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
 
 @torch.no_grad()
 def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *, seed: int = 0,
-             plan: Plan | None = None, strategy: str = "replace", progress: bool = False,
+             plan: Plan | None = None, strategy: str = "replace", progress: Progress = False,
              gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """``audio`` with ``seconds`` of new audio ``after`` or ``before`` it, kept verbatim: the
     result is ``round(seconds * sample_rate)`` samples longer than ``audio``."""
@@ -166,7 +170,7 @@ def extend_chunks(
     seed: int = 0,
     plan: Plan | None = None,
     strategy: str = "replace",
-    progress: bool = False,
+    progress: Progress = False,
     gains: list[dict] | None = None,
     **choices: Any,
 ) -> Iterator[Tensor]:
@@ -211,7 +215,7 @@ def extend_chunks(
 
 
 @torch.no_grad()
-def _extending(calls: int, progress: bool, model: Model, *arguments: Any) -> Iterator[Tensor]:
+def _extending(calls: int, progress: Progress, model: Model, *arguments: Any) -> Iterator[Tensor]:
     with CallBar(calls, progress) as bar:
         yield from _extension(model, *arguments, bar.counted(model.denoiser()))
 
@@ -249,7 +253,7 @@ def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int,
 
 @torch.no_grad()
 def transfer(model: Model, audio: Tensor, strength: float, *, seed: int = 0,
-             plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
+             plan: Plan | None = None, progress: Progress = False, **choices: Any) -> Tensor:
     """Audio-to-audio (SDEdit): noise the encoding of ``audio``, then denoise it.
 
     ``strength`` in (0, 1] is the fraction of the schedule that runs: 1 starts from (almost)
@@ -270,7 +274,7 @@ def transfer(model: Model, audio: Tensor, strength: float, *, seed: int = 0,
 @torch.no_grad()
 def interpolate(model: Model, audio_a: Tensor, audio_b: Tensor, ratio: float, *,
                 strength: float = 0.5, mode: str = "slerp", seed: int = 0,
-                plan: Plan | None = None, progress: bool = False, **choices: Any) -> Tensor:
+                plan: Plan | None = None, progress: Progress = False, **choices: Any) -> Tensor:
     """A blend of two clips: both noised with the same noise, mixed by ``ratio``, denoised.
 
     ``ratio`` 0 is ``audio_a``'s side, 1 ``audio_b``'s; ``strength`` is as in ``transfer``;
@@ -304,11 +308,15 @@ def interpolate(model: Model, audio_a: Tensor, audio_b: Tensor, ratio: float, *,
 
 
 class CallBar:
-    """One progress bar over every model call of a task: its total, rate and time left."""
+    """One progress bar over every model call of a task: its total, rate and time left; or,
+    when ``progress`` is a callable, ``progress(done, total)`` before every call (a caller
+    such as the web app shows it, and may raise to stop the run between two calls)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.bar = tqdm(total=total, unit="call", desc="model calls", disable=not enabled,
-                        leave=False)
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.report = progress if callable(progress) else None
+        self.done, self.total = 0, total
+        self.bar = tqdm(total=total, unit="call", desc="model calls", leave=False,
+                        disable=not progress or self.report is not None)
 
     def __enter__(self) -> CallBar:
         return self
@@ -318,7 +326,10 @@ class CallBar:
 
     def counted(self, denoiser: Denoise) -> Denoise:
         def counting(x: Tensor, sigma: Tensor) -> Tensor:
+            if self.report is not None:
+                self.report(self.done, self.total)
             out = denoiser(x, sigma)
+            self.done += 1
             self.bar.update(1)
             return out
 
