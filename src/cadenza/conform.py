@@ -19,7 +19,7 @@ import soxr
 import torch
 
 from cadenza.data import audio
-from cadenza.joins import SEAM_SECONDS, fade_in, mirror_extend, paste
+from cadenza.joins import SEAM_SECONDS, fade_in, mirror_extend, paste, span_gain
 from cadenza.loudness import PEAK_CEILING_DB
 
 
@@ -75,14 +75,10 @@ def to_user(made: torch.Tensor, model_rate: int, base: np.ndarray, user: Format,
         span = converted[:, first:last]
         gain = _headroom(span)
         gains.append(round(20 * np.log10(gain), 3) if gain < 1 else 0.0)
-        fade = min(round(SEAM_SECONDS * rate), (last - first) // 2)
-        weight = torch.minimum(
-            fade_in(last - first, fade if first > 0 else 0, torch.empty(0, dtype=torch.float64)),
-            fade_in(last - first, fade if last < length else 0,
-                    torch.empty(0, dtype=torch.float64)).flip(0)).numpy()
         old = torch.from_numpy(base[:, first:last].astype(np.float64))
         new = torch.from_numpy(span.astype(np.float64) * gain)
-        out[:, first:last] = paste(old, new, torch.from_numpy(weight)).numpy().astype(base.dtype)
+        weight = span_gain(first, last, length, round(SEAM_SECONDS * rate), old)
+        out[:, first:last] = paste(old, new, weight).numpy().astype(base.dtype)
     return out, {"headroom_gains_db": gains,
                  "clipped_samples": int((np.abs(out) >= 1.0).sum())}
 

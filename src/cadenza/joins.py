@@ -45,10 +45,8 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
             limited = peak * 10 ** (gain_db / 20) > ceiling
             if limited:
                 gain_db = 20 * math.log10(ceiling / peak)
-            length = min(ramp, (last - first) // 2)
-            rising = fade_in(last - first, length if first > 0 else 0, new)
-            falling = fade_in(last - first, length if last < canvas.shape[-1] else 0, new).flip(0)
-            envelope = 1 + (10 ** (gain_db / 20) - 1) * torch.minimum(rising, falling)
+            ramped = span_gain(first, last, canvas.shape[-1], ramp, new)
+            envelope = 1 + (10 ** (gain_db / 20) - 1) * ramped
             out[index, :, first:last] = new * envelope
             if gains is not None:
                 gains.append({"clip": index, "start_seconds": round(first / rate, 6),
@@ -56,6 +54,17 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
                               "gain_db": round(gain_db, 3), "matched": difference is not None,
                               "peak_limited": bool(limited)})
     return out
+
+
+def span_gain(first: int, last: int, total: int, fade: int, like: Tensor) -> Tensor:
+    """The incoming signal's gain over the span ``[first, last)`` of a signal ``total`` samples
+    long: 1 inside, rising over ``fade`` samples (at most half the span) from each end that
+    meets known audio; no fade where the span meets the signal's own edge, where there is
+    nothing to join."""
+    length = min(fade, (last - first) // 2)
+    rising = fade_in(last - first, length if first > 0 else 0, like)
+    falling = fade_in(last - first, length if last < total else 0, like).flip(0)
+    return torch.minimum(rising, falling)
 
 
 def fade_in(length: int, fade: int, like: Tensor) -> Tensor:

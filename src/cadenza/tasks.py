@@ -24,7 +24,14 @@ from tqdm.auto import tqdm
 
 from cadenza import edit
 from cadenza.data.audio import check_seconds
-from cadenza.joins import SEAM_SECONDS, fade_in, match_context, mirror_extend, paste
+from cadenza.joins import (
+    SEAM_SECONDS,
+    fade_in,
+    match_context,
+    mirror_extend,
+    paste,
+    span_gain,
+)
 from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
@@ -391,11 +398,8 @@ def fill(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float
     decoded = match_context(decoded, canvas, spans, rate, gains)
     gain = torch.zeros(canvas.shape[-1], dtype=canvas.dtype, device=canvas.device)
     for first, last in spans:
-        length = min(fade, (last - first) // 2)
-        # No crossfade where the gap meets the clip's edge: there is nothing to join.
-        rising = fade_in(last - first, length if first > 0 else 0, canvas)
-        falling = fade_in(last - first, length if last < canvas.shape[-1] else 0, canvas).flip(0)
-        gain[first:last] = torch.maximum(gain[first:last], torch.minimum(rising, falling))
+        gain[first:last] = torch.maximum(gain[first:last],
+                                         span_gain(first, last, canvas.shape[-1], fade, canvas))
     return paste(canvas, decoded, gain)
 
 
