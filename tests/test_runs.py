@@ -100,5 +100,5 @@ def test_generate_writes_clips_and_generate_json(piano, tmp_path):
                            plan=piano.plan(steps=2))
     assert [audio.info(p).frames for p in record["files"]] == [piano.sample_rate // 4] * 2
     assert json.loads((tmp_path / "generate.json").read_text())["seed"] == 4
-    with pytest.raises(ValueError, match="seconds must be positive"):
+    with pytest.raises(ValueError, match="seconds must be a positive number of seconds"):
         runs.generate(piano, "m", tmp_path, seconds=0, batch=1, seed=0, plan=piano.plan())

@@ -76,9 +76,7 @@ def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: 
              progress: tasks.Progress = False) -> dict[str, Any]:
     """``batch`` clips of ``seconds`` written to ``out/clip-SEED-I.wav``, the record added to
     ``out/generate.json``; returns the record."""
-    if not (0 < seconds < math.inf) or batch < 1:
-        raise ValueError("seconds must be positive and finite, and batch at least 1")
-    check_writable(out)
+    check_writable(out)  # the task checks seconds and batch itself, before any work
     started = time.perf_counter()
     gains: list[dict] = []
     waves = tasks.generate(model, seconds, batch, seed=seed, plan=plan, progress=progress,

@@ -31,8 +31,6 @@ def generate(
     from cadenza.pipeline import load, model_folder
 
     model = model_folder(model)
-    if seconds <= 0 or batch < 1:
-        raise ValueError("--seconds must be positive and --batch at least 1")
     pipeline = load(model)
     plan = pipeline.plan(None, sampler, steps)
     record = runs.generate(pipeline, model, out, seconds=seconds, batch=batch, seed=seed,
