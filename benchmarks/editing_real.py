@@ -2,6 +2,7 @@
 
     python benchmarks/editing_real.py --corpus CORPUS [--pieces 10] [--models NAME ...]
         [--strategies replace repaint repaint-fast project] [--extend-seconds 20]
+        [--tasks TASK ...] [--shard I/N] [--cache DIR] [--record NAME] [--merge NAME ...]
 
 On held-out pieces of the corpus (its validation and test splits, never trained on), 16 kHz
 mono from 10 s into each piece, every shipped model edits with every strategy:
@@ -19,8 +20,13 @@ from another held-out piece cut in at the same place (the **ceiling**: a seam no
 hide). The new audio of extensions and outpaintings is also cut into 4 s clips and told apart
 from the real continuations by C2ST (``cadenza.metrics.c2st``; 0.5 = indistinguishable).
 
-Writes ``benchmarks/results/editing_real.json``, ``editing_real.md`` (the table) and
-``editing_real.png`` (spectrograms of one piece's edits with the seams marked).
+Each edited piece's scores are kept in ``--cache`` as it finishes, so a stopped run goes on
+where it was when the same command runs again; ``--tasks`` and ``--shard I/N`` split the work
+between processes (each writes its own ``--record``; a last run of the whole command, with
+every piece cached, or ``--merge`` brings the rows together).
+
+Writes ``benchmarks/results/NAME.json``, ``NAME.md`` (the table) and ``NAME.png`` (spectrograms
+of one piece's edits with the seams marked), NAME being ``--record`` (``editing_real``).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from cadenza import __version__, tasks  # noqa: E402
-from cadenza.atomic import write_json, write_text  # noqa: E402
+from cadenza.atomic import replacing, write_json, write_text  # noqa: E402
 from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
@@ -57,6 +63,7 @@ CLIP_SECONDS = 10.0
 GAP_START = 4.5
 OUTPAINT_SECONDS = 5.0
 STRATEGIES = ("replace", "repaint", "repaint-fast", "project")
+C2ST_SECONDS = 4.0
 LOUDNESS_SECONDS = 3.0
 """Loudness either side of a seam over 3 s, EBU R 128's short-term window: over the default
 0.5 s a note struck just after the seam reads as a jump even in the real piece."""
@@ -119,10 +126,25 @@ def seam_scores(result: np.ndarray, regions: list[tuple[float, float]]) -> dict:
 
 
 def new_clips(result: np.ndarray, regions: list[tuple[float, float]]) -> list[np.ndarray]:
-    """The new audio cut into 4 s clips (for C2ST); none for regions shorter than that."""
+    """The new audio cut into C2ST_SECONDS clips; none for regions shorter than that."""
     start, end = (round(t * RATE) for t in regions[0])
-    span, size = result[0, start:end], 4 * RATE
+    span, size = result[0, start:end], round(C2ST_SECONDS * RATE)
     return [span[i: i + size] for i in range(0, len(span) - size + 1, size)]
+
+
+def save_piece(path: Path, scores: dict, clips: list[np.ndarray], seconds: float) -> None:
+    """One piece's scores, new clips and time, written atomically: a stopped run loses at most
+    the piece it was on, and the same command goes on from there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as temporary, open(temporary, "wb") as handle:
+        size = round(C2ST_SECONDS * RATE)
+        np.savez(handle, clips=np.array(clips, dtype=np.float32).reshape(len(clips), size),
+                 scores=json.dumps(scores), seconds=seconds)
+
+
+def load_piece(path: Path) -> tuple[dict, list[np.ndarray], float]:
+    with np.load(path) as saved:
+        return json.loads(str(saved["scores"])), list(saved["clips"]), float(saved["seconds"])
 
 
 def summary(rows: list[dict]) -> dict:
@@ -149,6 +171,7 @@ def measure(args: argparse.Namespace) -> dict:
         f"{platform.system()} {platform.machine()}, one thread, torch {torch.__version__}, "
         f"cadenza {__version__}"), "date": datetime.date.today().isoformat()}
     torch.set_num_threads(1)
+    shard, shards = (int(part) for part in args.shard.split("/"))
     for task, (cut, run, regions, total) in edits(args.extend_seconds).items():
         floors, ceilings, real_clips = [], [], []
         for (_, wave), (_, other) in zip(pieces, others, strict=True):
@@ -161,11 +184,18 @@ def measure(args: argparse.Namespace) -> dict:
             real_clips += new_clips(real, regions)
         record["rows"][f"{task} | real audio (floor)"] = summary(floors)
         record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
+        if args.tasks and task not in args.tasks:
+            continue
         for name in args.models:
-            model = load(model_folder(name))
+            model = None
             for strategy in args.strategies:
-                started, scores, made = time.perf_counter(), [], []
+                row_name = f"{task} | {name}, {strategy}"
+                cached = Path(args.cache) / f"{name}-{task}-{strategy}".replace(" ", "_")
                 for index, (_, wave) in enumerate(pieces):
+                    if index % shards != shard or (cached / f"{index}.npz").exists():
+                        continue
+                    model = model or load(model_folder(name))
+                    started = time.perf_counter()
                     x = cut(wave)
                     if model.sample_rate != RATE:
                         x = audio.resample(x, RATE, model.sample_rate)
@@ -173,17 +203,24 @@ def measure(args: argparse.Namespace) -> dict:
                     result = run(model, x, seed=index, strategy=strategy).numpy()
                     if model.sample_rate != RATE:
                         result = audio.resample(result, model.sample_rate, RATE)
-                    scores.append(seam_scores(result, regions))
-                    made += new_clips(result, regions)
                     if index == 0:
                         np.save(RESULTS / f"editing_real-{name}-{task}-{strategy}.npy".replace(
                             " ", "_"), result)
-                row = summary(scores)
+                    save_piece(cached / f"{index}.npz", seam_scores(result, regions),
+                               new_clips(result, regions), time.perf_counter() - started)
+                done = [load_piece(cached / f"{i}.npz") for i in range(len(pieces))
+                        if (cached / f"{i}.npz").exists()]
+                if len(done) < len(pieces):
+                    print(row_name, f"{len(done)} of {len(pieces)} pieces (rerun to go on)",
+                          flush=True)
+                    continue
+                row = summary([scores for scores, _, _ in done])
+                made = [clip for _, clips, _ in done for clip in clips]
                 if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
                     two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
                     row.update(c2st=two.accuracy, c2st_low=two.ci_low, c2st_high=two.ci_high)
-                row["seconds"] = round(time.perf_counter() - started, 1)
-                record["rows"][f"{task} | {name}, {strategy}"] = row
+                row["seconds"] = round(sum(seconds for _, _, seconds in done), 1)
+                record["rows"][row_name] = row
                 print(task, name, strategy, {k: round(v, 3) if isinstance(v, float) else v
                                              for k, v in row.items()}, flush=True)
                 write_json(RESULTS / f"{args.record}.json", record)
@@ -218,7 +255,7 @@ def report(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(record: dict) -> None:
+def draw(record: dict, path: Path) -> None:
     """Spectrograms of the first piece's edits by the default model and strategy, seams marked."""
     import librosa
     import matplotlib
@@ -251,7 +288,7 @@ def draw(record: dict) -> None:
         figure.colorbar(image, ax=axis, label="dB", pad=0.01)
     axes[-1, 0].set_xlabel("seconds (cyan: seams)")
     figure.tight_layout()
-    figure.savefig(RESULTS / "editing_real.png", dpi=80)
+    figure.savefig(path, dpi=80)
 
 
 def main() -> None:
@@ -261,8 +298,14 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument("--extend-seconds", type=float, default=20.0)
+    parser.add_argument("--tasks", nargs="+", choices=list(edits(20.0)), metavar="TASK",
+                        help="only these edits (extend, 'inpaint 1 s', 'inpaint 2 s', outpaint)")
+    parser.add_argument("--shard", default="0/1", metavar="I/N",
+                        help="edit only the pieces whose index is I modulo N (parallel runs)")
+    parser.add_argument("--cache", default=str(RESULTS / "editing_real_pieces"),
+                        help="each edited piece's scores, kept so a stopped run goes on")
     parser.add_argument("--record", default="editing_real",
-                        help="results/NAME.json (run several with different rows, then merge)")
+                        help="results/NAME.json, .md and .png (runs with different rows merge)")
     parser.add_argument("--merge", nargs="+", metavar="NAME",
                         help="measure nothing: the table and picture from these records' rows")
     args = parser.parse_args()
@@ -278,10 +321,10 @@ def main() -> None:
     else:
         record = measure(args)
     text = report(record)
-    write_text(RESULTS / "editing_real.md", text)
-    write_json(RESULTS / "editing_real.json", record)
+    write_text(RESULTS / f"{args.record}.md", text)
+    write_json(RESULTS / f"{args.record}.json", record)
     print(text)
-    draw(record)
+    draw(record, RESULTS / f"{args.record}.png")
 
 
 if __name__ == "__main__":
