@@ -245,6 +245,24 @@ def test_extension_keeps_the_prompts_loudness(pipeline):
     assert abs(integrated_loudness(new, rate) - integrated_loudness(prompt.numpy(), rate)) < 1.5
 
 
+def test_an_extension_returns_to_its_prompts_level_after_a_quiet_ending(pipeline):
+    """Each window is matched to the audio just before it; the glide brings the level back to
+    the prompt's as a whole, so a prompt's quiet last bar does not set the level of the rest."""
+    from cadenza.joins import GLIDE_DB_PER_SECOND
+    from cadenza.loudness import integrated_loudness
+
+    rate, prompt = pipeline.sample_rate, tone(pipeline, 3.0)
+    prompt[:, -round(1.5 * rate):] *= 10 ** (-8 / 20)  # the last 1.5 s 8 dB down
+    gains: list[dict] = []
+    extended = tasks.extend(pipeline, prompt, 6.0, gains=gains, **EXTEND)
+    level = integrated_loudness(prompt.numpy(), rate)
+    ending = integrated_loudness(prompt[:, -round(1.5 * rate):].numpy(), rate)
+    last = integrated_loudness(extended[:, -round(2.0 * rate):].numpy(), rate)
+    assert abs(last - level) < abs(ending - level) - 3, (level, ending, last)
+    steps = [record["glide_db"] for record in gains]
+    assert max(steps) > 0 and all(abs(step) <= GLIDE_DB_PER_SECOND * 0.5 + 1e-6 for step in steps)
+
+
 CALLS = {
     "generate": lambda p, x, **kw: tasks.generate(p, 0.5, **kw),
     "replace": lambda p, x, **kw: tasks.inpaint(p, x, [(0.5, 1.0)], **kw),

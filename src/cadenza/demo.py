@@ -249,6 +249,7 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
 
     from cadenza import tasks
     from cadenza.data import audio
+    from cadenza.loudness import integrated_loudness
     from cadenza.metrics.continuity import continuity
     from cadenza.pipeline import load, shipped
 
@@ -288,6 +289,8 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
         if name == "extended":
             seam = round(prompt_seconds * rate)
             scores = continuity(wave[:, :seam], wave[:, seam:], rate)
+            scores["loudness_prompt_lufs"] = integrated_loudness(wave[:, :seam], rate)
+            scores["loudness_continuation_lufs"] = integrated_loudness(wave[:, seam:], rate)
             record["continuity"] = scores
             report.heading(f"Does the extension carry on its prompt? (seam at "
                            f"{prompt_seconds:g} s)")
@@ -309,6 +312,11 @@ def continuity_rows(scores: dict) -> list[dict]:
          "what it means": "Krumhansl-Kessler key estimate of each side"},
         {"measure": "onset rate ratio", "value": f"{scores['onset_rate_ratio']:.2f}",
          "what it means": "notes per second after the seam / before it (1 = the same pace)"},
+        {"measure": "loudness: prompt / continuation",
+         "value": f"{scores['loudness_prompt_lufs']:.1f} / "
+                  f"{scores['loudness_continuation_lufs']:.1f} LUFS",
+         "what it means": "BS.1770 integrated loudness of each side as a whole (the same = "
+                          "the continuation holds the prompt's level)"},
         {"measure": "loudness jump", "value": f"{scores['loudness_jump_db']:+.1f} dB",
          "what it means": "RMS level just after the seam minus just before it (0 dB = no "
                           "jump)"},

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from cadenza.loudness import PEAK_CEILING_DB, level_difference_db
+from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness, level_difference_db
 
 SEAM_SECONDS = 0.02
 """Crossfade where decoded audio meets known audio, for representations that lose the phase."""
@@ -18,6 +18,12 @@ CONTEXT_SECONDS = 3.0
 
 MAX_MATCH_DB = 24.0
 """The most a gap's loudness is changed: a near-silent gap is not raised into loud noise."""
+
+GLIDE_DB_PER_SECOND = 1.0
+"""How fast an extension's level moves back towards its prompt's. Each window is matched to the
+audio just before it, so no seam steps; the glide keeps that chain from drifting (a window
+held down to stay under the peak ceiling would hold down every window after it) and a prompt
+that ends on a quiet bar from setting the level of everything that follows."""
 
 
 def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]], rate: int,
@@ -54,6 +60,31 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
                               "gain_db": round(gain_db, 3), "matched": difference is not None,
                               "peak_limited": bool(limited)})
     return out
+
+
+def glide(new: Tensor, recent: Tensor, target_lufs: list[float], rate: int
+          ) -> tuple[Tensor, list[float]]:
+    """``new`` audio ``(batch, channels, samples)``, which follows ``recent``, under a gain that
+    rises (in dB, over its first quarter) from 0 to a step towards each clip's
+    ``target_lufs``, then holds: the difference between the target and the loudness of
+    ``recent``, at most ``GLIDE_DB_PER_SECOND`` per second of ``new`` and never past
+    ``PEAK_CEILING_DB``. Returns the audio and each clip's step in dB (0 where there is nothing
+    to measure). A step held to the end carries into the next window, which is matched to
+    this one; a ramp across the whole window would be mostly undone by that match."""
+    out, ends = new.clone(), []
+    limit = GLIDE_DB_PER_SECOND * new.shape[-1] / rate
+    for index, target in enumerate(target_lufs):
+        level = integrated_loudness(recent[index].cpu().numpy(), rate)
+        end_db = min(limit, max(-limit, target - level)) if math.isfinite(target - level) else 0.0
+        peak = float(new[index].abs().max())
+        if peak > 0:  # the gain never exceeds its end value, so this bound is enough
+            end_db = min(end_db, PEAK_CEILING_DB - 20 * math.log10(peak))
+        ramp = torch.full((new.shape[-1],), end_db, dtype=torch.float64)
+        rise = max(1, new.shape[-1] // 4)
+        ramp[:rise] = torch.linspace(0, end_db, rise, dtype=torch.float64)
+        out[index] = new[index] * (10 ** (ramp / 20)).to(new)
+        ends.append(round(end_db, 3))
+    return out, ends
 
 
 def span_gain(first: int, last: int, total: int, fade: int, like: Tensor) -> Tensor:

@@ -25,13 +25,16 @@ from tqdm.auto import tqdm
 from cadenza import edit
 from cadenza.data.audio import check_seconds
 from cadenza.joins import (
+    CONTEXT_SECONDS,
     SEAM_SECONDS,
     fade_in,
+    glide,
     match_context,
     mirror_extend,
     paste,
     span_gain,
 )
+from cadenza.loudness import integrated_loudness
 from cadenza.loudness import match as match_loudness
 from cadenza.plan import Plan
 from cadenza.representations import Representation
@@ -235,6 +238,8 @@ def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int,
     rate = model.sample_rate
     yield wave[..., :-context].cpu()
     tail, done = wave[..., -context:], 0
+    prompt_lufs = [integrated_loudness(clip.cpu().numpy(), rate) for clip in wave]
+    recent = min(context, round(CONTEXT_SECONDS * rate))
     while done < total:
         take = min(window - context, total - done)
         canvas = mirror_extend(tail, window - context, "after")
@@ -242,10 +247,14 @@ def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int,
             records: list[dict] = []
             joined = fill(model, plan, canvas, gap, generator, gains=records,
                           denoiser=denoiser)[..., : context + take]
+            new, glides = glide(joined[..., context:], joined[..., context - recent: context],
+                                prompt_lufs, rate)
+            joined = torch.cat([joined[..., :context], new], dim=-1)
             if gains is not None:  # the window's times -> the output's
                 offset = (wave.shape[-1] - context + done) / rate
                 gains += [{**record, "start_seconds": round(record["start_seconds"] + offset, 6),
-                           "end_seconds": round(offset + (context + take) / rate, 6)}
+                           "end_seconds": round(offset + (context + take) / rate, 6),
+                           "glide_db": glides[record["clip"]]}
                           for record in records]
         else:  # the whole window, context included, crossfaded in over the old context
             regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False,
