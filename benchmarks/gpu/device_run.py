@@ -1,6 +1,7 @@
 """Everything a short loan of a GPU machine should measure and make, in one go.
 
-    python benchmarks/gpu/device_run.py --data DIR --out DIR [--train-seconds 360] [--dry-run]
+    python benchmarks/gpu/device_run.py --data DIR --heldout DIR --out DIR [--train-seconds 300]
+        [--dry-run]
 
 Run by ``benchmarks/gpu/run.sh`` (which installs the carried wheels and runs the CUDA tests
 first). In order, each step's result written to ``--out`` as soon as it exists, so a run cut
@@ -11,13 +12,16 @@ short still brings back what it finished:
    of crops encoded by its representation, its objective's loss, backward, AdamW.
 2. ``sampling``: the real-time factor of the shipped default model generating 30 s on the GPU
    with its own default sampler, and of the same in float32 on the CPU for comparison.
-3. ``training``: the default recipe at GPU size (``piano-mel-gpu``) trained with ``cadenza
-   train`` for about ``--train-seconds`` on the carried corpus, its steps set from the speed
-   measured in step 1; the exported model comes back as a tar in parts of at most 15 MiB, with
-   a 10 s sample decoded by the shipped vocoder.
+3. ``training``: side by side on the one GPU for about ``--train-seconds``, the default recipe
+   at GPU size (``piano-mel-gpu``) and the shipped Vocos's network at GPU batch size
+   (``vocos-gpu``) on the carried corpus, their steps set from the speeds measured in step 1
+   and each stopped by its time budget whatever the speed; the new Vocos and the shipped one
+   scored on the carried held-out clips as ``benchmarks/decoders.py`` scores them (auraloss
+   MR-STFT); a 10 s sample of the new model decoded by the better of the two. Model, vocoder
+   (float16), sample and training logs come back as one tar in parts of at most 15 MiB.
 
-``--dry-run`` does the same on the CPU with the tiny presets, tiny crops and a few steps, in
-seconds: the test suite runs it, so the script is known to work before a GPU is lent.
+``--dry-run`` does the same on the CPU with the tiny presets, tiny crops and a few steps: the
+test suite runs it, so the script is known to work before a GPU is lent.
 """
 
 from __future__ import annotations
@@ -36,8 +40,12 @@ import torch
 from cadenza.atomic import write_json
 
 FULL_PRESETS = ("msanii-mel", "pdd-mel", "diffwave-piano", "edmsound-stft", "vocoder",
-                "piano-mel-gpu")
+                "piano-mel-gpu", "vocos-gpu")
 TINY_PRESETS = ("tiny-msanii-mel", "tiny-diffwave-piano", "tiny-vocos")
+RECIPES = {  # dry run -> role -> (preset, bf16): what step 3 trains
+    False: {"model": ("piano-mel-gpu", True), "vocoder": ("vocos-gpu", False)},
+    True: {"model": ("tiny-msanii-mel", False), "vocoder": ("tiny-vocos", False)},
+}
 PART_BYTES = 15 * 2**20
 
 
@@ -139,45 +147,134 @@ def measure_sampling(device: torch.device, dry_run: bool) -> list[dict]:
     return rows
 
 
-def train_default(data: Path, out: Path, work: Path, steps_per_second: float,
-                  train_seconds: float, dry_run: bool) -> dict:
-    preset = "tiny-msanii-mel" if dry_run else "piano-mel-gpu"
-    steps = 3 if dry_run else max(10, int(steps_per_second * train_seconds))
-    run = work / "run"
-    overrides = [f"training.steps={steps}", f"training.checkpoint_every={steps}",
-                 "training.sample_every=0", "training.log_every=10"]
+def train(preset: str, data: Path, run: Path, steps: int, minutes: float,
+          dry_run: bool, bf16: bool) -> subprocess.Popen:
+    """``cadenza train`` of ``preset`` for ``steps`` (its schedule's length), stopped after
+    ``minutes`` of CPU time (about the wall time of one busy process) whatever the speed."""
+    overrides = [f"training.steps={steps}", f"training.checkpoint_every={max(1, steps // 4)}",
+                 "training.sample_every=0", "training.log_every=10",
+                 f"training.max_cpu_minutes={minutes:g}"]
     if dry_run:
         overrides += ["data.crop_seconds=0.5", "training.batch_size=2",
                       "training.warmup_steps=1"]
-    else:
+    elif bf16:
         overrides += ["training.mixed_precision=bf16"]
     command = [sys.executable, "-m", "cadenza", "train", "--preset", preset,
                "--data", str(data), "--out", str(run)]
     for override in overrides:
         command += ["--set", override]
-    started = time.perf_counter()
-    subprocess.run(command, check=True)
-    took = time.perf_counter() - started
+    return subprocess.Popen(command)
 
+
+def train_both(data: Path, work: Path, speeds: dict[str, float], train_seconds: float,
+               dry_run: bool) -> dict:
+    """The default recipe and its Vocos trained side by side on the one GPU, each budgeted at
+    40% of its bare speed (two runs share the device; ``cadenza train`` adds data loading and
+    EMA to the bare step)."""
+    started, runs, rows = time.perf_counter(), {}, {}
+    for role, (preset, bf16) in RECIPES[dry_run].items():
+        steps = 3 if dry_run else max(10, int(0.4 * speeds.get(preset, 1.0) * train_seconds))
+        runs[role] = (preset, steps, train(preset, data, work / role, steps,
+                                           train_seconds / 60, dry_run, bf16))
+    for role, (preset, steps, process) in runs.items():
+        rows[role] = {"preset": preset, "steps_planned": steps, "returncode": process.wait()}
+        done = sorted((work / role / "checkpoints").glob("step-*"))
+        rows[role]["steps_done"] = int(done[-1].name.split("-")[1]) if done else 0
+    rows["wall_seconds"] = time.perf_counter() - started
+    return rows
+
+
+def heldout_clips(folder: Path, dry_run: bool) -> torch.Tensor:
+    """The carried held-out clips (16 kHz mono, all one length), as ``(clips, 1, samples)``."""
+    from cadenza.data import audio
+
+    waves = [audio.load(path, 16000, channels=1)[0] for path in sorted(folder.iterdir())
+             if path.suffix in (".flac", ".wav")]
+    length = min(wave.shape[-1] for wave in waves)
+    if dry_run:
+        length = min(length, 16000)
+    return torch.stack([torch.from_numpy(wave[:, :length].copy()) for wave in waves]).float()
+
+
+def measure_decoders(clips: torch.Tensor, vocoders: dict[str, torch.nn.Module],
+                     device: torch.device) -> list[dict]:
+    """benchmarks/decoders.py's measure (auraloss's MultiResolutionSTFTLoss with its defaults,
+    mean over clips) of each vocoder decoding the clips' 64-bin mel, on the device."""
+    import auraloss
+
+    from cadenza.pipeline import load, model_folder
+
+    rep = load(model_folder("tiny-piano-mel")).representation.to(device)
+    loss = auraloss.freq.MultiResolutionSTFTLoss()
+    clips, rows = clips.to(device), []
+    for name, vocoder in vocoders.items():
+        with torch.no_grad():
+            decoded = vocoder.to(device)(rep.log_mel(clips), samples=clips.shape[-1])
+        scores = [float(loss(decoded[i : i + 1].float(), clips[i : i + 1]))
+                  for i in range(len(clips))]
+        rows.append({"vocoder": name, "clips": len(clips), "mr_stft": sum(scores) / len(scores)})
+        print(f"decoder {name}: MR-STFT {rows[-1]['mr_stft']:.3f}", flush=True)
+    return rows
+
+
+def halved(folder: Path) -> None:
+    """Every safetensors file in ``folder`` stored as float16 (the loaders read it back into
+    float32), as the shipped models are: half the bytes to bring back."""
+    from safetensors.torch import load_file, save_file
+
+    for path in folder.glob("*.safetensors"):
+        tensors = load_file(path)
+        save_file({key: value.half() if value.is_floating_point() else value
+                   for key, value in tensors.items()}, path)
+
+
+def pack(out: Path, work: Path, members: dict[str, Path]) -> int:
+    """``members`` (name in the archive -> path) as one tar, in parts of at most PART_BYTES."""
+    archive = work / "made.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name, path in members.items():
+            if path.exists():
+                tar.add(path, arcname=name)
+    payload = archive.read_bytes()
+    parts = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)]
+    for index, part in enumerate(parts):
+        (out / f"made.tar.{index}").write_bytes(part)
+    return len(parts)
+
+
+def make_and_measure(args: argparse.Namespace, device: torch.device, results: dict) -> dict:
+    """Train both, measure the new Vocos against the shipped one on held-out clips, sample the
+    new model with the better of the two, and pack what was made."""
     from cadenza.data import audio
     from cadenza.pipeline import load, load_vocoder, model_folder
     from cadenza.tasks import generate
 
-    pipeline = load(run / "model")
-    pipeline.vocoder = load_vocoder(model_folder("tiny-piano-mel"))
-    sample = generate(pipeline, 1.0 if dry_run else 10.0, seed=0, steps=2 if dry_run else None)
-    audio.write(out / "sample.wav", sample[0].numpy(), pipeline.sample_rate)
-    if (run / "log.csv").exists():
-        (run / "log.csv").replace(out / "train-log.csv")
-    archive = work / "model.tar"
-    with tarfile.open(archive, "w") as tar:
-        tar.add(run / "model", arcname="model")
-    payload = archive.read_bytes()
-    parts = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)]
-    for index, part in enumerate(parts):
-        (out / f"model.tar.{index}").write_bytes(part)
-    return {"preset": preset, "steps": steps, "wall_seconds": took, "model_parts": len(parts),
-            "reassemble": "cat model.tar.* > model.tar && tar xf model.tar"}
+    speeds = {row["preset"]: row["examples_per_second"] / row["batch"]
+              for row in results["presets"] if "batch" in row}
+    made = train_both(args.data, args.work, speeds, args.train_seconds, args.dry_run)
+    shipped = load(model_folder("tiny-piano-mel"))
+    vocoders = {"shipped": shipped.vocoder}
+    if (args.work / "vocoder" / "vocoder" / "vocoder.json").exists():
+        vocoders["trained here"] = load_vocoder(args.work / "vocoder" / "vocoder")
+    made["decoders"] = measure_decoders(heldout_clips(args.heldout, args.dry_run), vocoders,
+                                        device)
+    best = min(made["decoders"], key=lambda row: row["mr_stft"])["vocoder"]
+    pipeline = load(args.work / "model" / "model", device=device)
+    pipeline.vocoder = vocoders[best].to(device)
+    sample = generate(pipeline, 1.0 if args.dry_run else 10.0, seed=0,
+                      steps=2 if args.dry_run else None)
+    audio.write(args.work / "sample.wav", sample[0].cpu().numpy(), pipeline.sample_rate)
+    made["sample_vocoder"] = best
+    for folder in (args.work / "model" / "model", args.work / "vocoder" / "vocoder"):
+        if folder.exists():
+            halved(folder)
+    made["parts"] = pack(args.out, args.work, {
+        "model": args.work / "model" / "model", "vocoder": args.work / "vocoder" / "vocoder",
+        "sample.wav": args.work / "sample.wav",
+        "model-log.csv": args.work / "model" / "log.csv",
+        "vocoder-log.csv": args.work / "vocoder" / "log.csv"})
+    made["reassemble"] = "cat made.tar.* > made.tar && tar xf made.tar"
+    return made
 
 
 def main() -> None:
@@ -185,7 +282,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder of training audio")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/cadenza-gpu"))
-    parser.add_argument("--train-seconds", type=float, default=360.0)
+    parser.add_argument("--heldout", type=Path, required=True,
+                        help="held-out clips (prepare.sh: .gpu/heldout) for the decoder measure")
+    parser.add_argument("--train-seconds", type=float, default=300.0)
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny presets, seconds")
     args = parser.parse_args()
 
@@ -202,13 +301,7 @@ def main() -> None:
     write_json(args.out / "results.json", results)
     results["sampling"] = measure_sampling(device, args.dry_run)
     write_json(args.out / "results.json", results)
-    recipe = "tiny-msanii-mel" if args.dry_run else "piano-mel-gpu"
-    speed = next((row.get("examples_per_second", 0) / row["batch"]
-                  for row in results["presets"] if row["preset"] == recipe and "batch" in row),
-                 1.0)
-    # cadenza train adds data loading and EMA to the bare step: budget 80% of the bare speed.
-    results["training"] = train_default(args.data, args.out, args.work, 0.8 * speed,
-                                        args.train_seconds, args.dry_run)
+    results["training"] = make_and_measure(args, device, results)
     write_json(args.out / "results.json", results)
     print(json.dumps(results, indent=1))
 

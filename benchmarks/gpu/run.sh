@@ -22,8 +22,10 @@ if [ -z "$DRY" ]; then
     timeout 120 "$PYTHON" -m pytest -q -p no:cacheprovider tests/gpu 2>&1 | tail -25 \
         > "$OUT/tests.txt"
     DATA=.gpu/data
+    HELDOUT=.gpu/heldout
 else
     DATA="${DATA:?--dry-run needs DATA=folder of a few wavs}"
+    HELDOUT="${HELDOUT:-$DATA}"
 fi
-"$PYTHON" benchmarks/gpu/device_run.py --data "$DATA" --out "$OUT" $DRY \
+"$PYTHON" benchmarks/gpu/device_run.py --data "$DATA" --heldout "$HELDOUT" --out "$OUT" $DRY \
     --work "${WORK:-/tmp/cadenza-gpu}"

@@ -1,9 +1,11 @@
 """The GPU loan's one command works before a GPU is lent: its dry run, on the CPU."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,14 @@ def test_the_gpu_script_dry_run_measures_trains_and_packs(tmp_path):
     assert results["dry_run"] and results["device"] == "cpu"
     assert all(row["examples_per_second"] > 0 for row in results["presets"])
     assert results["sampling"][0]["real_time_factor"] > 0
-    assert results["training"]["steps"] == 3
+    made = results["training"]
+    assert made["model"]["steps_done"] == 3 and made["vocoder"]["steps_done"] == 3
+    assert {row["vocoder"] for row in made["decoders"]} == {"shipped", "trained here"}
+    assert all(row["mr_stft"] > 0 for row in made["decoders"])
     files = sorted(path.name for path in out.iterdir())
-    assert {"results.json", "sample.wav", "train-log.csv", "model.tar.0"} <= set(files)
+    assert {"results.json", "made.tar.0"} <= set(files)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(
+            (out / name).read_bytes() for name in files if name.startswith("made.tar.")))) as tar:
+        names = tar.getnames()
+    assert {"model/network.safetensors", "vocoder/vocoder.safetensors", "sample.wav"} <= set(names)
     assert len(files) <= 8 and all(path.stat().st_size <= 16 * 2**20 for path in out.iterdir())
