@@ -1,11 +1,12 @@
-"""Joining new audio to known audio: the extension's level glide back to its prompt's."""
+"""Joining new audio to known audio: a gap's level between its two sides, and the extension's
+level glide back to its prompt's."""
 
 import math
 
 import pytest
 import torch
 
-from cadenza.joins import GLIDE_DB_PER_SECOND, glide
+from cadenza.joins import GLIDE_DB_PER_SECOND, SEAM_SECONDS, glide, match_context
 from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness
 
 RATE = 16000
@@ -43,3 +44,39 @@ def test_glide_leaves_audio_alone_when_there_is_nothing_to_measure():
     assert ends == [0.0] and torch.equal(out, new)
     out, ends = glide(new, noise(3.0, 0.1), [-math.inf], RATE)
     assert ends == [0.0] and torch.equal(out, new)
+
+
+def level(wave: torch.Tensor) -> float:
+    return integrated_loudness(wave.numpy(), RATE)
+
+
+def rms_db(wave: torch.Tensor) -> float:
+    return 10 * math.log10(float(wave.double().pow(2).mean()))
+
+
+def test_a_gap_starts_at_the_level_before_it_and_ends_at_the_level_after_it():
+    """Between a loud passage and a quiet one, each seam meets its own side's level: one gain
+    for the whole gap would leave a step at both seams."""
+    canvas = torch.cat([noise(3.0, 0.1), noise(2.0, 0.001, seed=1), noise(3.0, 0.01, seed=2)], -1)
+    first, last = 3 * RATE, 5 * RATE
+    decoded = canvas.clone()
+    decoded[..., first:last] = noise(2.0, 0.03, seed=3)
+    gains: list[dict] = []
+    out = match_context(decoded, canvas, [(first, last)], RATE, gains)
+    seam, tenth = round(SEAM_SECONDS * RATE), RATE // 10  # past the seams' own fades
+    opening = out[..., first + seam: first + seam + tenth]
+    closing = out[..., last - seam - tenth: last - seam]
+    assert rms_db(opening) == pytest.approx(rms_db(canvas[..., :first]), abs=1.5)
+    assert rms_db(closing) == pytest.approx(rms_db(canvas[..., last:]), abs=1.5)
+    assert gains[0]["gain_db"] - gains[0]["end_gain_db"] == pytest.approx(20.0, abs=0.5)
+    assert torch.equal(out[..., :first], canvas[..., :first])
+
+
+def test_a_span_with_one_side_known_takes_that_sides_level():
+    canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1)], -1)
+    decoded = canvas.clone()
+    decoded[..., 3 * RATE:] = noise(1.0, 0.01, seed=3)
+    gains: list[dict] = []
+    out = match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
+    assert gains[0]["gain_db"] == gains[0]["end_gain_db"] == pytest.approx(20.0, abs=0.5)
+    assert level(out[0, :, 3 * RATE:]) == pytest.approx(level(canvas[0, :, :3 * RATE]), abs=0.5)

@@ -28,37 +28,48 @@ that ends on a quiet bar from setting the level of everything that follows."""
 
 def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]], rate: int,
                   gains: list[dict] | None = None) -> Tensor:
-    """``decoded`` with each span ``[first, last)`` (samples) scaled to the loudness of the known
-    audio of ``canvas`` within ``CONTEXT_SECONDS`` of it, at most ``MAX_MATCH_DB`` either way
-    and never above ``PEAK_CEILING_DB``. The gain ramps in from 1 over ``SEAM_SECONDS`` where
-    the span meets known audio, so a waveform model's sample-exact join stays a join."""
+    """``decoded`` with each span ``[first, last)`` (samples) brought to the loudness of the
+    known audio of ``canvas`` within ``CONTEXT_SECONDS`` of it: a gap with known audio on both
+    sides starts at the level of the audio before it and ends at the level of the audio after
+    it (a ramp in dB between), a span with known audio on one side takes that side's level.
+    At most ``MAX_MATCH_DB`` either way and never above ``PEAK_CEILING_DB``. The gain ramps in
+    from 1 over ``SEAM_SECONDS`` where the span meets known audio, so a waveform model's
+    sample-exact join stays a join."""
     known = torch.ones(canvas.shape[-1], dtype=torch.bool)
     for first, last in spans:
         known[first:last] = False
     reach, ramp = round(CONTEXT_SECONDS * rate), max(1, round(SEAM_SECONDS * rate))
-    ceiling = 10 ** (PEAK_CEILING_DB / 20)
     out = decoded.clone()
     for index in range(canvas.shape[0]):
         for first, last in spans:
-            near = torch.zeros_like(known)
-            near[max(0, first - reach): last + reach] = True
-            context = canvas[index][:, (near & known).to(canvas.device)].cpu().numpy()
             new = decoded[index, :, first:last]
-            difference = level_difference_db(new.cpu().numpy(), context, rate)
-            gain_db = 0.0 if difference is None else max(-MAX_MATCH_DB,
-                                                         min(MAX_MATCH_DB, difference))
-            peak = float(new.abs().max())
-            limited = peak * 10 ** (gain_db / 20) > ceiling
+            sides = []
+            for low, high in ((max(0, first - reach), first), (last, last + reach)):
+                near = torch.zeros_like(known)
+                near[low:high] = True
+                context = canvas[index][:, (near & known).to(canvas.device)].cpu().numpy()
+                sides.append(level_difference_db(new.cpu().numpy(), context, rate)
+                             if context.shape[-1] else None)
+            measured = [side for side in sides if side is not None]
+            start_db, end_db = ((sides[0], sides[1]) if len(measured) == 2 else
+                                (measured[0],) * 2 if measured else (0.0, 0.0))
+            level_db = torch.linspace(max(-MAX_MATCH_DB, min(MAX_MATCH_DB, start_db)),
+                                      max(-MAX_MATCH_DB, min(MAX_MATCH_DB, end_db)),
+                                      last - first, dtype=torch.float64).to(new.device)
+            peak_db = 20 * math.log10(max(float((new.abs().amax(0) * 10 ** (level_db / 20)).max()),
+                                          1e-12))
+            limited = peak_db > PEAK_CEILING_DB
             if limited:
-                gain_db = 20 * math.log10(ceiling / peak)
+                level_db = level_db - (peak_db - PEAK_CEILING_DB)
             ramped = span_gain(first, last, canvas.shape[-1], ramp, new)
-            envelope = 1 + (10 ** (gain_db / 20) - 1) * ramped
+            envelope = 1 + ((10 ** (level_db / 20)).to(new) - 1) * ramped
             out[index, :, first:last] = new * envelope
             if gains is not None:
                 gains.append({"clip": index, "start_seconds": round(first / rate, 6),
                               "end_seconds": round(last / rate, 6),
-                              "gain_db": round(gain_db, 3), "matched": difference is not None,
-                              "peak_limited": bool(limited)})
+                              "gain_db": round(float(level_db[0]), 3),
+                              "end_gain_db": round(float(level_db[-1]), 3),
+                              "matched": bool(measured), "peak_limited": bool(limited)})
     return out
 
 
