@@ -149,6 +149,67 @@ def test_the_vocos_preset_learns_and_decodes_a_mel_pipeline(corpus, tmp_path):
     assert decoded.shape == (1, 1, 4000) and torch.isfinite(decoded).all()
 
 
+GAN = ["representation.sample_rate=8000", "data.crop_seconds=0.5", "training.steps=2",
+       "training.batch_size=2", "training.warmup_steps=1", "training.checkpoint_every=0",
+       "training.log_every=1", "network.width=32", "network.hidden=64", "network.layers=2",
+       "network.discriminator_width=2"]
+
+
+def test_each_half_of_a_gan_moves_only_by_its_own_loss():
+    """One optimizer steps the Vocos and its discriminators, so each term of the summed loss
+    must reach only its own half: the discriminators' gradient is their loss's alone, the
+    generator's is the reconstruction, adversarial and feature terms' alone."""
+    from cadenza.networks import network
+    from cadenza.representations import representation
+    from cadenza.train import VocosGANObjective
+
+    preset = load_preset("tiny-vocos-gan", GAN)
+    torch.manual_seed(0)
+    gan = network(**preset.network)
+    objective = VocosGANObjective(representation(**preset.representation))
+    wave = 0.1 * torch.randn(2, 1, 4000)
+    parts = objective.parts(gan, wave)
+    total = (objective.RECONSTRUCTION_WEIGHT * parts["reconstruction"] + parts["adversarial"]
+             + objective.FEATURE_WEIGHT * parts["features"] + parts["discriminator"])
+    generator_terms = total - parts["discriminator"]
+    judges, vocos = list(gan.discriminators.parameters()), list(gan.generator.parameters())
+    for params, alone in ((judges, parts["discriminator"]), (vocos, generator_terms)):
+        together = torch.autograd.grad(total, params, retain_graph=True, allow_unused=True)
+        own = torch.autograd.grad(alone, params, retain_graph=True, allow_unused=True)
+        for a, b in zip(together, own, strict=True):
+            assert (a is None and b is None) or torch.allclose(a, b, atol=1e-6)
+    for params, alone in ((judges, parts["discriminator"]), (vocos, generator_terms)):
+        assert sum(float(g.abs().sum()) for g in torch.autograd.grad(
+            alone, params, retain_graph=True)) > 0  # and each half does learn
+
+
+def test_a_gan_fine_tune_starts_from_the_given_vocoder_and_exports_a_plain_vocos(
+        corpus, tmp_path):
+    from cadenza.checkpoint import load_tensors
+    from cadenza.networks import network
+    from cadenza.pipeline import load_vocoder
+    from cadenza.representations import representation
+    from cadenza.train import _save_vocoder
+
+    preset = load_preset("tiny-vocos-gan", GAN)
+    config = {key: value for key, value in preset.network.items()
+              if key not in ("name", "discriminator_width")}
+    torch.manual_seed(123)  # weights no fresh run of the preset would draw
+    start = network("vocos", **config)
+    _save_vocoder(start, representation(**preset.representation), tmp_path / "start")
+    preset = load_preset("tiny-vocos-gan", [*GAN, "training.learning_rate=1e-9",
+                                            f"training.init_from={tmp_path / 'start'}"])
+    folder = train(preset, corpus, tmp_path / "gan", progress=False)
+    vocos = load_vocoder(folder)
+    saved = load_tensors(folder / "vocoder.safetensors")
+    assert vocos.name == "vocos" and not any("discriminators" in key for key in saved)
+    for key, value in start.state_dict().items():
+        assert torch.allclose(vocos.state_dict()[key], value, atol=1e-5), key
+    with pytest.raises(ValueError, match=r"no vocoder\.safetensors"):
+        train(load_preset("tiny-vocos-gan", [*GAN, f"training.init_from={tmp_path}"]), corpus,
+              tmp_path / "wrong", progress=False)
+
+
 def test_export_rebuilds_the_model_a_run_exports_from_its_checkpoint(corpus, tmp_path):
     """``cadenza export`` while a run goes on: the same weights and mel statistics as the
     folder the finished run writes."""

@@ -13,12 +13,13 @@ short still brings back what it finished:
 2. ``sampling``: the real-time factor of the shipped default model generating 30 s on the GPU
    with its own default sampler, and of the same in float32 on the CPU for comparison.
 3. ``training``: side by side on the one GPU for about ``--train-seconds``, the default recipe
-   at GPU size (``piano-mel-gpu``) and the shipped Vocos's network at GPU batch size
-   (``vocos-gpu``) on the carried corpus, their steps set from the speeds measured in step 1
-   and each stopped by its time budget whatever the speed; the new Vocos and the shipped one
-   scored on the carried held-out clips as ``benchmarks/decoders.py`` scores them (auraloss
-   MR-STFT); a 10 s sample of the new model decoded by the better of the two. Model, vocoder
-   (float16), sample and training logs come back as one tar in parts of at most 15 MiB.
+   at GPU size (``piano-mel-gpu``), the shipped Vocos's network from scratch at GPU batch size
+   (``vocos-gpu``) and the shipped Vocos fine-tuned with discriminators (``vocos-gan``) on the
+   carried corpus, their steps set from the speeds measured in step 1 and each stopped by its
+   time budget whatever the speed; the new Vocos and the shipped one scored on the carried
+   held-out clips as ``benchmarks/decoders.py`` scores them (auraloss MR-STFT); a 10 s sample
+   of the new model decoded by the best. Model, vocoders (float16), sample and training logs
+   come back as one tar in parts of at most 15 MiB.
 
 ``--dry-run`` does the same on the CPU with the tiny presets, tiny crops and a few steps: the
 test suite runs it, so the script is known to work before a GPU is lent.
@@ -40,12 +41,15 @@ import torch
 from cadenza.atomic import write_json
 
 FULL_PRESETS = ("msanii-mel", "pdd-mel", "diffwave-piano", "edmsound-stft", "vocoder",
-                "piano-mel-gpu", "vocos-gpu")
-TINY_PRESETS = ("tiny-msanii-mel", "tiny-diffwave-piano", "tiny-vocos")
+                "piano-mel-gpu", "vocos-gpu", "vocos-gan")
+TINY_PRESETS = ("tiny-msanii-mel", "tiny-diffwave-piano", "tiny-vocos", "tiny-vocos-gan")
 RECIPES = {  # dry run -> role -> (preset, bf16): what step 3 trains
-    False: {"model": ("piano-mel-gpu", True), "vocoder": ("vocos-gpu", False)},
-    True: {"model": ("tiny-msanii-mel", False), "vocoder": ("tiny-vocos", False)},
+    False: {"model": ("piano-mel-gpu", True), "vocoder": ("vocos-gpu", False),
+            "vocoder-gan": ("vocos-gan", False)},
+    True: {"model": ("tiny-msanii-mel", False), "vocoder": ("tiny-vocos", False),
+           "vocoder-gan": ("tiny-vocos-gan", False)},
 }
+VOCODER_ROLES = {"vocoder": "trained here", "vocoder-gan": "shipped, fine-tuned with a GAN here"}
 PART_BYTES = 15 * 2**20
 
 
@@ -168,12 +172,12 @@ def train(preset: str, data: Path, run: Path, steps: int, minutes: float,
 
 def train_both(data: Path, work: Path, speeds: dict[str, float], train_seconds: float,
                dry_run: bool) -> dict:
-    """The default recipe and its Vocos trained side by side on the one GPU, each budgeted at
-    40% of its bare speed (two runs share the device; ``cadenza train`` adds data loading and
-    EMA to the bare step)."""
+    """The default recipe, its Vocos from scratch and the shipped Vocos fine-tuned with
+    discriminators, side by side on the one GPU, each budgeted at 30% of its bare speed (three
+    runs share the device; ``cadenza train`` adds data loading and EMA to the bare step)."""
     started, runs, rows = time.perf_counter(), {}, {}
     for role, (preset, bf16) in RECIPES[dry_run].items():
-        steps = 3 if dry_run else max(10, int(0.4 * speeds.get(preset, 1.0) * train_seconds))
+        steps = 3 if dry_run else max(10, int(0.3 * speeds.get(preset, 1.0) * train_seconds))
         runs[role] = (preset, steps, train(preset, data, work / role, steps,
                                            train_seconds / 60, dry_run, bf16))
     for role, (preset, steps, process) in runs.items():
@@ -254,8 +258,9 @@ def make_and_measure(args: argparse.Namespace, device: torch.device, results: di
     made = train_both(args.data, args.work, speeds, args.train_seconds, args.dry_run)
     shipped = load(model_folder("tiny-piano-mel"))
     vocoders = {"shipped": shipped.vocoder}
-    if (args.work / "vocoder" / "vocoder" / "vocoder.json").exists():
-        vocoders["trained here"] = load_vocoder(args.work / "vocoder" / "vocoder")
+    for role, name in VOCODER_ROLES.items():
+        if (args.work / role / "vocoder" / "vocoder.json").exists():
+            vocoders[name] = load_vocoder(args.work / role / "vocoder")
     made["decoders"] = measure_decoders(heldout_clips(args.heldout, args.dry_run), vocoders,
                                         device)
     best = min(made["decoders"], key=lambda row: row["mr_stft"])["vocoder"]
@@ -265,14 +270,14 @@ def make_and_measure(args: argparse.Namespace, device: torch.device, results: di
                       steps=2 if args.dry_run else None)
     audio.write(args.work / "sample.wav", sample[0].cpu().numpy(), pipeline.sample_rate)
     made["sample_vocoder"] = best
-    for folder in (args.work / "model" / "model", args.work / "vocoder" / "vocoder"):
+    folders = {"model": args.work / "model" / "model",
+               **{role: args.work / role / "vocoder" for role in VOCODER_ROLES}}
+    for folder in folders.values():
         if folder.exists():
             halved(folder)
     made["parts"] = pack(args.out, args.work, {
-        "model": args.work / "model" / "model", "vocoder": args.work / "vocoder" / "vocoder",
-        "sample.wav": args.work / "sample.wav",
-        "model-log.csv": args.work / "model" / "log.csv",
-        "vocoder-log.csv": args.work / "vocoder" / "log.csv"})
+        **folders, "sample.wav": args.work / "sample.wav",
+        **{f"{role}-log.csv": args.work / role / "log.csv" for role in RECIPES[False]}})
     made["reassemble"] = "cat made.tar.* > made.tar && tar xf made.tar"
     return made
 

@@ -114,6 +114,7 @@ class TrainConfig:
     max_bad_steps: int = 5
     max_cpu_minutes: float = 0.0  # stop (checkpoint and export) after this much CPU; 0: never
     num_workers: int = 0
+    init_from: str = ""  # a vocoder or model folder whose weights a fresh run starts from
 
     LIMITS: ClassVar[dict[str, Bound]] = {
         "steps": AT_LEAST_ONE, "batch_size": AT_LEAST_ONE, "grad_accumulation": AT_LEAST_ONE,

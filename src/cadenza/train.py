@@ -73,7 +73,58 @@ class VocosObjective:
         return stft + (rep.log_mel(predicted) - target_log_mel).abs().mean()
 
 
-VOCODER_OBJECTIVES = {"vocoder": VocoderObjective, "vocos": VocosObjective}
+class VocosGANObjective(VocosObjective):
+    """Vocos with its discriminators (Siuzdak 2023): the reconstruction loss above weighted
+    ``RECONSTRUCTION_WEIGHT``, hinge adversarial losses averaged over the discriminators and
+    feature matching weighted ``FEATURE_WEIGHT`` (the paper's 45 and 2).
+
+    The network is a ``VocosGAN``; one optimizer steps both halves, so the returned loss is
+    the generator's and the discriminators' summed, each reaching only its own weights: the
+    discriminators judge the generator's output detached for their loss, and judge it with
+    their own weights detached (``torch.func.functional_call``) for the generator's.
+    """
+
+    RECONSTRUCTION_WEIGHT = 45.0
+    FEATURE_WEIGHT = 2.0
+
+    def loss(self, network: nn.Module, wave: torch.Tensor, generator=None) -> torch.Tensor:
+        parts = self.parts(network, wave)
+        return (self.RECONSTRUCTION_WEIGHT * parts["reconstruction"] + parts["adversarial"]
+                + self.FEATURE_WEIGHT * parts["features"] + parts["discriminator"])
+
+    def parts(self, network: nn.Module, wave: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The four terms: reconstruction, adversarial and features move only the generator,
+        discriminator only the discriminators."""
+        from torch.func import functional_call
+
+        rep = self.representation.to(wave.device)
+        with torch.no_grad():
+            target_log_mel = rep.log_mel(wave)
+        predicted = network.generator(target_log_mel, samples=wave.shape[-1])
+        real = wave.reshape(-1, 1, wave.shape[-1])
+        fake = predicted.reshape_as(real)
+        reconstruction = (self.stft_loss.to(wave.device)(fake, real)
+                          + (rep.log_mel(predicted) - target_log_mel).abs().mean())
+        judges = network.discriminators
+        on_real = judges(real)
+        on_detached = judges(fake.detach())
+        frozen = {name: value.detach() for name, value in
+                  [*judges.named_parameters(), *judges.named_buffers()]}
+        on_fake = functional_call(judges, frozen, (fake,))
+        count = len(on_real)
+        discriminator = sum(torch.relu(1 - r).mean() + torch.relu(1 + f).mean()
+                            for (r, _), (f, _) in zip(on_real, on_detached, strict=True)) / count
+        adversarial = sum(torch.relu(1 - f).mean() for f, _ in on_fake) / count
+        features = sum(
+            sum((a.detach() - b).abs().mean() for a, b in zip(real_maps, fake_maps, strict=True))
+            / len(real_maps)
+            for (_, real_maps), (_, fake_maps) in zip(on_real, on_fake, strict=True)) / count
+        return {"reconstruction": reconstruction, "adversarial": adversarial,
+                "features": features, "discriminator": discriminator}
+
+
+VOCODER_OBJECTIVES = {"vocoder": VocoderObjective, "vocos": VocosObjective,
+                      "vocos_gan": VocosGANObjective}
 """Objectives that train a vocoder (mel -> audio) rather than a diffusion model."""
 
 
@@ -221,6 +272,8 @@ def train(preset: Preset | Mapping[str, Any], data: str | Path, out: str | Path,
     config = preset.training
     torch.manual_seed(config.seed)  # the initial weights: a fresh run repeats step for step
     network = build_network(**preset.network)
+    if config.init_from:  # a checkpoint of this run, if there is one, replaces these below
+        start_from(network, Path(config.init_from))
     on_sample = None
     if setup.objective_name not in VOCODER_OBJECTIVES and config.sample_every:
         on_sample = _on_sample(setup.pipeline_for, out, preset.sampling.sample_seconds,
@@ -235,8 +288,30 @@ def train(preset: Preset | Mapping[str, Any], data: str | Path, out: str | Path,
         return out / "model"
     ema = trainer.ema_network().cpu()
     if setup.objective_name in VOCODER_OBJECTIVES:
-        return _save_vocoder(ema, setup.rep, out / "vocoder")
+        return _save_vocoder(getattr(ema, "generator", ema), setup.rep, out / "vocoder")
     return setup.pipeline_for(ema).save(out / "model")
+
+
+def start_from(network: nn.Module, folder: Path) -> None:
+    """``network`` (or a GAN's ``generator``) loaded with the weights of a vocoder folder
+    (``vocoder.safetensors``) or a model folder (``network.safetensors``), or of a shipped
+    model named as ``cadenza generate --model`` names it: fine-tuning."""
+    from cadenza.checkpoint import load_tensors
+    from cadenza.networks import VOCODERS
+    from cadenza.pipeline import SHIPPED, model_folder
+
+    if not folder.exists() and str(folder) in SHIPPED:
+        folder = model_folder(str(folder))
+
+    target = getattr(network, "generator", network)
+    name = "vocoder.safetensors" if target.name in VOCODERS else "network.safetensors"
+    if not (folder / name).exists():
+        raise ValueError(f"training.init_from {folder}: no {name} there")
+    try:
+        target.load_state_dict(load_tensors(folder / name))
+    except RuntimeError as error:
+        raise ValueError(f"training.init_from {folder}: its weights do not fit this network "
+                         f"({str(error).strip().splitlines()[0]})") from None
 
 
 def export(run: str | Path, data: str | Path, out: str | Path) -> Path:
@@ -258,7 +333,7 @@ def export(run: str | Path, data: str | Path, out: str | Path) -> Path:
     network.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
     network.eval()
     if setup.objective_name in VOCODER_OBJECTIVES:
-        return _save_vocoder(network, setup.rep, out)
+        return _save_vocoder(getattr(network, "generator", network), setup.rep, out)
     return setup.pipeline_for(network).save(out)
 
 

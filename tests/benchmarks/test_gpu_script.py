@@ -33,13 +33,15 @@ def test_the_gpu_script_dry_run_measures_trains_and_packs(tmp_path):
     assert all(row["examples_per_second"] > 0 for row in results["presets"])
     assert results["sampling"][0]["real_time_factor"] > 0
     made = results["training"]
-    assert made["model"]["steps_done"] == 3 and made["vocoder"]["steps_done"] == 3
-    assert {row["vocoder"] for row in made["decoders"]} == {"shipped", "trained here"}
+    assert all(made[role]["steps_done"] == 3 for role in ("model", "vocoder", "vocoder-gan"))
+    assert {row["vocoder"] for row in made["decoders"]} == {
+        "shipped", "trained here", "shipped, fine-tuned with a GAN here"}
     assert all(row["mr_stft"] > 0 for row in made["decoders"])
     files = sorted(path.name for path in out.iterdir())
     assert {"results.json", "made.tar.0"} <= set(files)
     with tarfile.open(fileobj=io.BytesIO(b"".join(
             (out / name).read_bytes() for name in files if name.startswith("made.tar.")))) as tar:
         names = tar.getnames()
-    assert {"model/network.safetensors", "vocoder/vocoder.safetensors", "sample.wav"} <= set(names)
+    assert {"model/network.safetensors", "vocoder/vocoder.safetensors",
+            "vocoder-gan/vocoder.safetensors", "sample.wav"} <= set(names)
     assert len(files) <= 8 and all(path.stat().st_size <= 16 * 2**20 for path in out.iterdir())

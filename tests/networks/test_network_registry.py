@@ -9,9 +9,9 @@ from cadenza.networks import DIFFUSION_NETWORKS, NETWORKS, network, network_clas
 
 def test_names():
     assert NETWORKS == (
-        "diffwave", "unet1d", "unet2d_linear_attention", "unet2d", "vocoder", "vocos"
+        "diffwave", "unet1d", "unet2d_linear_attention", "unet2d", "vocoder", "vocos", "vocos_gan"
     )
-    assert set(DIFFUSION_NETWORKS) == set(NETWORKS) - {"vocoder", "vocos"}
+    assert set(DIFFUSION_NETWORKS) == set(NETWORKS) - {"vocoder", "vocos", "vocos_gan"}
 
 
 @pytest.mark.parametrize("name", NETWORKS)

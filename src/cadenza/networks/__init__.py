@@ -12,7 +12,9 @@ timestep in [0, 1000), a cosine time in [0, 1]). They know nothing of diffusion.
 The U-Nets pad time (and ``unet2d`` frequency) internally to the multiple they need and crop
 back, so any size works. The vocoders are not diffusion networks: ``vocoder(mel) -> magnitude``
 (Msanii's, phase by Griffin-Lim), trained with ``vocoder_loss``, and ``vocos(mel, samples) ->
-wave`` (Vocos: magnitude and phase, inverse STFT), trained with multi-resolution STFT losses.
+wave`` (Vocos: magnitude and phase, inverse STFT), trained with multi-resolution STFT losses;
+``vocos_gan`` is a Vocos with the discriminators that train it adversarially beside those
+losses (``cadenza.networks.discriminators``).
 
 Each class has ``SEED`` (the configuration of its seed paper, where stated) and ``TINY`` (small
 enough to train on a laptop CPU) as keyword dicts: ``network("diffwave", **DiffWave.TINY)``.
@@ -31,14 +33,15 @@ from cadenza.networks.unet1d import UNet1d
 from cadenza.networks.unet2d import UNet2d
 from cadenza.networks.unet2d_linear_attention import UNet2dLinearAttention
 from cadenza.networks.vocoder import Vocoder, vocoder_loss
-from cadenza.networks.vocos import Vocos
+from cadenza.networks.vocos import Vocos, VocosGAN
 
 _CLASSES: dict[str, type[nn.Module]] = {
-    cls.name: cls for cls in (DiffWave, UNet1d, UNet2dLinearAttention, UNet2d, Vocoder, Vocos)
+    cls.name: cls
+    for cls in (DiffWave, UNet1d, UNet2dLinearAttention, UNet2d, Vocoder, Vocos, VocosGAN)
 }
 NETWORKS = tuple(_CLASSES)
 """Every buildable name, the vocoders included."""
-VOCODERS = ("vocoder", "vocos")
+VOCODERS = ("vocoder", "vocos", "vocos_gan")
 DIFFUSION_NETWORKS = tuple(name for name in NETWORKS if name not in VOCODERS)
 """The names called as ``network(x, c_noise)``."""
 
@@ -75,6 +78,7 @@ __all__ = [
     "UNet2dLinearAttention",
     "Vocoder",
     "Vocos",
+    "VocosGAN",
     "network",
     "network_class",
     "vocoder_loss",

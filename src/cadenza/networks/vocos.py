@@ -108,3 +108,31 @@ class Vocos(ConfigMixin, nn.Module):
             center=True, length=samples,
         )
         return wave.reshape(*mel.shape[:2], wave.shape[-1])
+
+
+class VocosGAN(ConfigMixin, nn.Module):
+    """A Vocos and the discriminators that judge it, trained together (objective
+    ``vocos_gan``); called, it is the Vocos, and exporting it keeps only ``generator``."""
+
+    name: ClassVar[str] = "vocos_gan"
+    outputs: ClassVar[str] = "wave"
+    config_keys = ("n_mels", "n_fft", "hop_length", "width", "hidden", "layers",
+                   "discriminator_width")
+
+    SEED: ClassVar[dict[str, Any]] = {**Vocos.SEED, "discriminator_width": 32}
+    TINY: ClassVar[dict[str, Any]] = {**Vocos.TINY, "discriminator_width": 8}
+
+    def __init__(self, n_mels: int = 128, n_fft: int = 1024, hop_length: int = 256,
+                 width: int = 512, hidden: int = 1536, layers: int = 8,
+                 discriminator_width: int = 32) -> None:
+        from cadenza.networks.discriminators import Discriminators
+
+        super().__init__()
+        self.generator = Vocos(n_mels, n_fft, hop_length, width, hidden, layers)
+        self.discriminators = Discriminators(discriminator_width)
+        self.n_mels, self.n_fft, self.hop_length = n_mels, n_fft, hop_length
+        self.width, self.hidden, self.layers = width, hidden, layers
+        self.discriminator_width = discriminator_width
+
+    def forward(self, mel: Tensor, samples: int | None = None) -> Tensor:
+        return self.generator(mel, samples)
