@@ -8,7 +8,7 @@ import typer
 
 from cadenza import runs
 from cadenza.cli.app import app
-from cadenza.plan import STRATEGIES
+from cadenza.plan import FAST_REPAINT_STEPS, STRATEGIES
 
 
 @app.command()
@@ -47,9 +47,12 @@ SEED = typer.Option(0, help="The same seed gives the same audio.")
 STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
 SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
 STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
-                        "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (RePaint's "
-                        "fidelity at about 1/6 of its cost; sets its own sampler and steps "
-                        "unless given), interp (Wang and Kang's interpolation guidance) or "
+                        "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (the fidelity "
+                        "of RePaint at 200 steps for about 1/6 of its model calls; it runs "
+                        f"its own sampler and {FAST_REPAINT_STEPS} steps unless given, more "
+                        "calls than repaint "
+                        "at the model's steps), interp (Wang and Kang's interpolation "
+                        "guidance) or "
                         "project (the known audio pasted into each denoised estimate).")
 JUMP_LENGTH = typer.Option(None, help="repaint: steps between jumps back up (default: "
                            f"{STRATEGIES['repaint']['jump_length']}; repaint-fast "
