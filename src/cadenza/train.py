@@ -75,8 +75,9 @@ class VocosObjective:
 
 class VocosGANObjective(VocosObjective):
     """Vocos with its discriminators (Siuzdak 2023): the reconstruction loss above weighted
-    ``RECONSTRUCTION_WEIGHT``, hinge adversarial losses averaged over the discriminators and
-    feature matching weighted ``FEATURE_WEIGHT`` (the paper's 45 and 2).
+    ``RECONSTRUCTION_WEIGHT``, hinge adversarial losses summed over the discriminators, and
+    feature matching (the mean L1 distance of each layer's maps, summed over layers and
+    discriminators) weighted ``FEATURE_WEIGHT``: the paper's 45 and 2 (HiFi-GAN's sums).
 
     The network is a ``VocosGAN``; one optimizer steps both halves, so the returned loss is
     the generator's and the discriminators' summed, each reaching only its own weights: the
@@ -111,14 +112,12 @@ class VocosGANObjective(VocosObjective):
         frozen = {name: value.detach() for name, value in
                   [*judges.named_parameters(), *judges.named_buffers()]}
         on_fake = functional_call(judges, frozen, (fake,))
-        count = len(on_real)
         discriminator = sum(torch.relu(1 - r).mean() + torch.relu(1 + f).mean()
-                            for (r, _), (f, _) in zip(on_real, on_detached, strict=True)) / count
-        adversarial = sum(torch.relu(1 - f).mean() for f, _ in on_fake) / count
-        features = sum(
-            sum((a.detach() - b).abs().mean() for a, b in zip(real_maps, fake_maps, strict=True))
-            / len(real_maps)
-            for (_, real_maps), (_, fake_maps) in zip(on_real, on_fake, strict=True)) / count
+                            for (r, _), (f, _) in zip(on_real, on_detached, strict=True))
+        adversarial = sum(torch.relu(1 - f).mean() for f, _ in on_fake)
+        features = sum((a.detach() - b).abs().mean()
+                       for (_, real_maps), (_, fake_maps) in zip(on_real, on_fake, strict=True)
+                       for a, b in zip(real_maps, fake_maps, strict=True))
         return {"reconstruction": reconstruction, "adversarial": adversarial,
                 "features": features, "discriminator": discriminator}
 
