@@ -191,8 +191,10 @@ def extend_chunks(
     Each pass samples a window of ``window_seconds`` whose first ``context_seconds`` are the
     last ``context_seconds`` of the audio so far (known) and the rest new. The pieces add up to
     exactly ``prompt`` plus ``seconds``. ``keep_prompt`` keeps the prompt and everything
-    generated verbatim; without it, as the seed's authors did, each pass replaces the last
-    ``context_seconds`` with its regenerated version, joined by a ``crossfade_seconds`` crossfade.
+    generated verbatim, and each window's new audio takes the loudness of the audio just before
+    it, gliding back towards the prompt's (:func:`cadenza.joins.glide`); without it, as the
+    seed's authors did, each pass replaces the last ``context_seconds`` with its regenerated
+    version, joined by a ``crossfade_seconds`` crossfade.
     """
     plan = _resolved(model, plan, strategy, choices)
     wave, _ = _as_batch(model, prompt)
