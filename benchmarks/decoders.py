@@ -1,6 +1,7 @@
 """What does a listener lose before any diffusion? Copy synthesis through every decoder.
 
     python benchmarks/decoders.py --corpus corpus/piano [--clips 16] [--vocos RUN_OR_FOLDER ...]
+        [--record decoders]
 
 Held-out real piano (the corpus's validation and test splits, which no shipped network was
 trained on) is encoded by a representation and decoded straight back: the error is what the
@@ -13,14 +14,19 @@ Scores, per clip, then mean and quartiles over clips:
 - ``lsd_db``: log-spectral distance, the RMS over frequency of the difference of the two
   power spectra in dB, averaged over frames (2048-point STFT, hop 512, power floored 80 dB
   below the clip's peak so that silence does not dominate).
+- ``flatness``: the median over clips of ``tiny_models.flatness`` (spectral flatness below
+  4 kHz, the generated-music tables' measure), beside the original clips' own: a decoder that
+  fills the floor between partials raises it, which the two distances above barely see.
 
 Rows: every decode path cadenza has for its mel representation (fast Griffin-Lim at two
 iteration counts, the shipped default model's own decoder, each Vocos given), the same at 128
 mel bins, the complex STFT's exact inverse and the 8 kHz waveform (the DiffWave's band), beside
 calibration rows that say what a number sounds like: 8-bit mu-law, white noise at 60 and 40 dB
-below the clip's RMS, and Griffin-Lim on the full linear STFT magnitude. Writes
-``benchmarks/results/decoders.json`` and ``decoders.png`` (original and decoded spectrograms of
-one clip, stacked) and prints the markdown table for RESULTS.md.
+below the clip's RMS, and Griffin-Lim on the full linear STFT magnitude. A ``--vocos`` may be
+a vocoder folder, a training run (its latest checkpoint's EMA) or one checkpoint folder of a
+run, of a plain Vocos or of one trained with discriminators (its generator). Writes
+``benchmarks/results/NAME.json`` and ``NAME.png`` (original and decoded spectrograms of one
+clip, stacked), NAME being ``--record``, and prints the markdown table for RESULTS.md.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import auraloss  # noqa: E402
 import numpy as np  # noqa: E402
 import soxr  # noqa: E402
 import torch  # noqa: E402
+from tiny_models import flatness  # noqa: E402
 
 from cadenza import __version__  # noqa: E402
 from cadenza.atomic import write_json  # noqa: E402
@@ -82,21 +89,30 @@ def held_out_clips(corpus: Path, count: int) -> tuple[torch.Tensor, list[str]]:
 
 
 def vocos_from(path: Path) -> torch.nn.Module:
-    """A vocoder folder, or a training run in progress (its latest checkpoint's EMA)."""
+    """A vocoder folder, a training run in progress (its latest checkpoint's EMA) or one
+    checkpoint folder of a run; a GAN run's generator."""
     if (path / "vocoder.json").exists():
         return load_vocoder(path)
-    preset = read_json(path / "preset.json")
-    config = dict(preset["network"])
+    run, checkpoint = checkpoint_of(path)
+    config = dict(read_json(run / "preset.json")["network"])
     vocoder = network(config.pop("name"), **config)
-    latest = (path / "checkpoints" / "latest").read_text().strip()
-    vocoder.load_state_dict(load_tensors(path / "checkpoints" / latest / "ema.safetensors"))
-    return vocoder.eval()
+    vocoder.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
+    return getattr(vocoder, "generator", vocoder).eval()
+
+
+def checkpoint_of(path: Path) -> tuple[Path, Path]:
+    """(run, checkpoint folder) of a run (its latest) or of one of its checkpoints."""
+    if (path / "ema.safetensors").exists():
+        return path.parent.parent, path
+    return path, path / "checkpoints" / (path / "checkpoints" / "latest").read_text().strip()
 
 
 def describe(path: Path) -> str:
     """A Vocos's name in the table: its folder, or its run and checkpoint step."""
-    latest = path / "checkpoints" / "latest"
-    return f"{path.name}, {latest.read_text().strip()}" if latest.exists() else path.name
+    if (path / "vocoder.json").exists():
+        return path.name
+    run, checkpoint = checkpoint_of(path)
+    return f"{run.name}, {checkpoint.name}"
 
 
 def fitted_mel(clips: torch.Tensor, **config) -> torch.nn.Module:
@@ -192,7 +208,9 @@ def score(decoded: torch.Tensor, clips: torch.Tensor) -> dict:
         return {"mean": float(np.mean(values)),
                 "quartiles": [float(q) for q in np.percentile(values, [25, 75])]}
 
-    return {"mr_stft": summary(mr), "lsd_db": summary(lsd)}
+    flat = [flatness(clip[0].numpy()) for clip in decoded]
+    return {"mr_stft": summary(mr), "lsd_db": summary(lsd),
+            "flatness": float(np.nanmedian(flat))}
 
 
 def draw(clip: torch.Tensor, decoded: dict[str, torch.Tensor], name: str, path: Path) -> None:
@@ -228,13 +246,16 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--vocos", type=Path, nargs="*", default=[],
                         help="Vocos folders or training runs (latest checkpoint's EMA)")
+    parser.add_argument("--record", default="decoders",
+                        help="results/NAME.json and NAME.png")
     parser.add_argument("--draw", nargs="*", default=None,
                         help="row names to draw (default: every mel row and the calibrations)")
     args = parser.parse_args()
 
     torch.set_grad_enabled(False)
     clips, names = held_out_clips(args.corpus, args.clips)
-    decoders = {**mel_decoders(clips, args.vocos), **other_decoders(clips)}
+    decoders = {"original (no decoding)": lambda wave: wave,
+                **mel_decoders(clips, args.vocos), **other_decoders(clips)}
     rows, outputs = [], {}
     for label, decode in decoders.items():
         started = time.perf_counter()
@@ -244,26 +265,30 @@ def main() -> None:
         rows.append({"decoder": label, **score(decoded, clips),
                      "seconds_per_audio_second": seconds / (len(clips) * SECONDS)})
         print(f"{label:58s} MR-STFT {rows[-1]['mr_stft']['mean']:.3f}  "
-              f"LSD {rows[-1]['lsd_db']['mean']:5.1f} dB", flush=True)
+              f"LSD {rows[-1]['lsd_db']['mean']:5.1f} dB  "
+              f"flatness {rows[-1]['flatness']:.4f}", flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    drawn = [label for label in outputs if args.draw is None or label in args.draw]
+    drawn = [label for label in outputs if (args.draw is None or label in args.draw)
+             and label != "original (no decoding)"]  # draw() puts the original on top
     if args.draw is None:  # the default model's decoders and the two nearest calibrations
         drawn = [label for label in drawn if (label.startswith("mel 64") and "256" not in label)
                  or "mu-law" in label or "40 dB" in label]
     draw(clips[0], {label: outputs[label] for label in drawn}, names[0],
-         RESULTS / "decoders.png")
+         RESULTS / f"{args.record}.png")
     record = {"date": datetime.date.today().isoformat(), "machine": platform.machine(),
               "cadenza": __version__, "torch": torch.__version__, "clips": names,
               "rate": RATE, "seconds": SECONDS, "rows": rows}
-    write_json(RESULTS / "decoders.json", record)
-    print("\n| decoder | MR-STFT (mean, quartiles) | LSD dB (mean, quartiles) | s per audio s |")
-    print("|---|---|---|---|")
+    write_json(RESULTS / f"{args.record}.json", record)
+    print("\n| decoder | MR-STFT (mean, quartiles) | LSD dB (mean, quartiles) | flatness "
+          "(median) | s per audio s |")
+    print("|---|---|---|---:|---|")
     for row in rows:
         mr, lsd = row["mr_stft"], row["lsd_db"]
         print(f"| {row['decoder']} | {mr['mean']:.3f} ({mr['quartiles'][0]:.3f}-"
               f"{mr['quartiles'][1]:.3f}) | {lsd['mean']:.1f} ({lsd['quartiles'][0]:.1f}-"
-              f"{lsd['quartiles'][1]:.1f}) | {row['seconds_per_audio_second']:.4f} |")
+              f"{lsd['quartiles'][1]:.1f}) | {row['flatness']:.4f} | "
+              f"{row['seconds_per_audio_second']:.4f} |")
 
 
 if __name__ == "__main__":
