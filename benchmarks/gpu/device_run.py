@@ -189,15 +189,11 @@ def train_both(data: Path, work: Path, speeds: dict[str, float], train_seconds: 
 
 
 def heldout_clips(folder: Path, dry_run: bool) -> torch.Tensor:
-    """The carried held-out clips (16 kHz mono, all one length), as ``(clips, 1, samples)``."""
-    from cadenza.data import audio
+    """The carried held-out clips (16 kHz mono, 4 s; 1 s in a dry run): ``(clips, 1, samples)``."""
+    from cadenza.clips import load_clips
 
-    waves = [audio.load(path, 16000, channels=1)[0] for path in sorted(folder.iterdir())
-             if path.suffix in (".flac", ".wav")]
-    length = min(wave.shape[-1] for wave in waves)
-    if dry_run:
-        length = min(length, 16000)
-    return torch.stack([torch.from_numpy(wave[:, :length].copy()) for wave in waves]).float()
+    clips = load_clips(folder, 16000, 1.0 if dry_run else 4.0, progress=False).clips
+    return torch.from_numpy(clips).float()[:, None]
 
 
 def measure_decoders(clips: torch.Tensor, vocoders: dict[str, torch.nn.Module],

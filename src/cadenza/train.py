@@ -64,13 +64,18 @@ class VocosObjective:
         self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss()
 
     def loss(self, network: nn.Module, wave: torch.Tensor, generator=None) -> torch.Tensor:
+        return self.reconstruction(network, wave)[0]
+
+    def reconstruction(self, vocos: nn.Module, wave: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the loss, the predicted wave) of ``vocos`` decoding ``wave``'s log-mel."""
         rep = self.representation.to(wave.device)
         with torch.no_grad():
             target_log_mel = rep.log_mel(wave)
-        predicted = network(target_log_mel, samples=wave.shape[-1])
+        predicted = vocos(target_log_mel, samples=wave.shape[-1])
         batch = wave.reshape(-1, 1, wave.shape[-1])
         stft = self.stft_loss.to(wave.device)(predicted.reshape_as(batch), batch)
-        return stft + (rep.log_mel(predicted) - target_log_mel).abs().mean()
+        return stft + (rep.log_mel(predicted) - target_log_mel).abs().mean(), predicted
 
 
 class VocosGANObjective(VocosObjective):
@@ -98,14 +103,9 @@ class VocosGANObjective(VocosObjective):
         discriminator only the discriminators."""
         from torch.func import functional_call
 
-        rep = self.representation.to(wave.device)
-        with torch.no_grad():
-            target_log_mel = rep.log_mel(wave)
-        predicted = network.generator(target_log_mel, samples=wave.shape[-1])
+        reconstruction, predicted = self.reconstruction(network.generator, wave)
         real = wave.reshape(-1, 1, wave.shape[-1])
         fake = predicted.reshape_as(real)
-        reconstruction = (self.stft_loss.to(wave.device)(fake, real)
-                          + (rep.log_mel(predicted) - target_log_mel).abs().mean())
         judges = network.discriminators
         on_real = judges(real)
         on_detached = judges(fake.detach())

@@ -29,6 +29,18 @@ Judgement = tuple[Tensor, list[Tensor]]
 """A discriminator's logits ``(batch, anything)`` and its feature maps."""
 
 
+def judged(layers: nn.ModuleList, output: nn.Module, x: Tensor) -> Judgement:
+    """``x`` through ``layers`` (each followed by a leaky ReLU) and ``output``: the logits and
+    every layer's feature maps, the last being the logits' own."""
+    features = []
+    for layer in layers:
+        x = functional.leaky_relu(layer(x), SLOPE)
+        features.append(x)
+    x = output(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """``(batch, 1, samples) -> (logits, features)`` on the wave folded by ``period``."""
 
@@ -46,13 +58,7 @@ class PeriodDiscriminator(nn.Module):
         padding = (-wave.shape[-1]) % self.period
         x = functional.pad(wave, (0, padding), mode="reflect")
         x = x.view(x.shape[0], 1, -1, self.period)
-        features = []
-        for layer in self.layers:
-            x = functional.leaky_relu(layer(x), SLOPE)
-            features.append(x)
-        x = self.output(x)
-        features.append(x)
-        return x.flatten(1), features
+        return judged(self.layers, self.output, x)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -74,13 +80,7 @@ class ResolutionDiscriminator(nn.Module):
         spectrum = torch.stft(wave[:, 0].float(), self.n_fft, self.hop_length,
                               window=self.window, center=True, return_complex=True)
         x = spectrum.abs().unsqueeze(1)  # (batch, 1, frequency, frames)
-        features = []
-        for layer in self.layers:
-            x = functional.leaky_relu(layer(x), SLOPE)
-            features.append(x)
-        x = self.output(x)
-        features.append(x)
-        return x.flatten(1), features
+        return judged(self.layers, self.output, x)
 
 
 class Discriminators(nn.Module):
