@@ -194,7 +194,8 @@ def measure(args: argparse.Namespace) -> dict:
                 for index, (_, wave) in enumerate(pieces):
                     if index % shards != shard or (cached / f"{index}.npz").exists():
                         continue
-                    model = model or load(model_folder(name))
+                    if model is None:
+                        model = load(model_folder(name))
                     started = time.perf_counter()
                     x = cut(wave)
                     if model.sample_rate != RATE:

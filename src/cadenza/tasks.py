@@ -240,7 +240,8 @@ def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int,
     rate = model.sample_rate
     yield wave[..., :-context].cpu()
     tail, done = wave[..., -context:], 0
-    prompt_lufs = [integrated_loudness(clip.cpu().numpy(), rate) for clip in wave]
+    prompt_lufs = ([integrated_loudness(clip.cpu().numpy(), rate) for clip in wave]
+                   if keep_prompt else [])  # the glide's target; only kept prompts glide
     recent = min(context, round(CONTEXT_SECONDS * rate))
     while done < total:
         take = min(window - context, total - done)
