@@ -18,32 +18,44 @@ def noise(seconds: float, rms: float, seed: int = 0) -> torch.Tensor:
     return rms * torch.randn(1, 1, round(seconds * RATE), generator=generator)
 
 
-def test_glide_starts_at_unity_and_moves_towards_the_target_no_faster_than_its_rate():
-    recent, new = noise(3.0, 0.01), noise(1.0, 0.01, seed=1)
-    level = integrated_loudness(recent[0].numpy(), RATE)
-    out, ends = glide(new, recent, [level + 10.0], RATE)
-    assert ends == [pytest.approx(GLIDE_DB_PER_SECOND * 1.0, abs=1e-3)]
-    assert out[..., 0] == new[..., 0]  # no step where the new audio begins
+def test_glide_starts_at_unity_and_moves_from_the_last_level_no_faster_than_its_rate():
+    new = noise(1.0, 0.01, seed=1)
+    level = integrated_loudness(new[0].numpy(), RATE)
+    out, gains, levels = glide(new, [level], [level + 10.0], RATE)
+    assert gains == [pytest.approx(GLIDE_DB_PER_SECOND * 1.0, abs=1e-3)]
+    assert out[..., 0] == pytest.approx(float(new[..., 0]))  # no step where it begins
     gain_db = 20 * math.log10(float(out[..., -1] / new[..., -1]))
-    assert gain_db == pytest.approx(ends[0], abs=1e-3)
-    _, ends = glide(new, recent, [level - 0.2], RATE)  # a small gap is closed, not overshot
-    assert ends == [pytest.approx(-0.2, abs=0.01)]
+    assert gain_db == pytest.approx(gains[0], abs=1e-3)
+    assert levels == [pytest.approx(level + GLIDE_DB_PER_SECOND, abs=1e-3)]
+    _, gains, levels = glide(new, [level], [level - 0.2], RATE)  # a small gap is closed
+    assert gains == [pytest.approx(-0.2, abs=0.01)] and levels[0] == pytest.approx(level - 0.2)
+
+
+def test_a_chain_of_glides_reaches_its_target_at_the_full_rate():
+    """Each stretch is planned from the last one, so ten half-second stretches climb 5 dB."""
+    previous, target = [-30.0], [-20.0]
+    for seed in range(10):
+        stretch = noise(0.5, 0.01 * (1 + seed % 3), seed=seed)  # arrives at any level
+        out, _, previous = glide(stretch, previous, target, RATE)
+        assert integrated_loudness(out[0].numpy(), RATE) == pytest.approx(previous[0], abs=0.3)
+    assert previous[0] == pytest.approx(-30.0 + 10 * 0.5 * GLIDE_DB_PER_SECOND, abs=1e-6)
 
 
 def test_glide_never_raises_audio_past_the_peak_ceiling():
-    recent, new = noise(3.0, 0.3), noise(1.0, 0.01, seed=1)
+    new = noise(1.0, 0.01, seed=1)
     new[..., 100] = 0.88  # one peak near the ceiling (0.891)
-    out, ends = glide(new, recent, [integrated_loudness(recent[0].numpy(), RATE) + 20], RATE)
+    level = integrated_loudness(new[0].numpy(), RATE)
+    out, gains, _ = glide(new, [level], [level + 20], RATE)
     assert 20 * math.log10(float(out.abs().max())) <= PEAK_CEILING_DB + 1e-6
-    assert 0 <= ends[0] < GLIDE_DB_PER_SECOND
+    assert 0 <= gains[0] < GLIDE_DB_PER_SECOND
 
 
 def test_glide_leaves_audio_alone_when_there_is_nothing_to_measure():
     new = noise(1.0, 0.1)
-    out, ends = glide(new, torch.zeros(1, 1, 3 * RATE), [-20.0], RATE)
-    assert ends == [0.0] and torch.equal(out, new)
-    out, ends = glide(new, noise(3.0, 0.1), [-math.inf], RATE)
-    assert ends == [0.0] and torch.equal(out, new)
+    out, gains, levels = glide(torch.zeros(1, 1, RATE), [-20.0], [-20.0], RATE)
+    assert gains == [0.0] and levels == [-20.0] and not out.any()
+    out, gains, _ = glide(new, [-20.0], [-math.inf], RATE)
+    assert gains == [0.0] and torch.equal(out, new)
 
 
 def level(wave: torch.Tensor) -> float:

@@ -73,29 +73,35 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
     return out
 
 
-def glide(new: Tensor, recent: Tensor, target_lufs: list[float], rate: int
-          ) -> tuple[Tensor, list[float]]:
-    """``new`` audio ``(batch, channels, samples)``, which follows ``recent``, under a gain that
-    rises (in dB, over its first quarter) from 0 to a step towards each clip's
-    ``target_lufs``, then holds: the difference between the target and the loudness of
-    ``recent``, at most ``GLIDE_DB_PER_SECOND`` per second of ``new`` and never past
-    ``PEAK_CEILING_DB``. Returns the audio and each clip's step in dB (0 where there is nothing
-    to measure). A step held to the end carries into the next window, which is matched to
-    this one; a ramp across the whole window would be mostly undone by that match."""
-    out, ends = new.clone(), []
+def glide(new: Tensor, previous_lufs: list[float], target_lufs: list[float], rate: int
+          ) -> tuple[Tensor, list[float], list[float]]:
+    """``new`` audio ``(batch, channels, samples)``, the next stretch of an extension whose last
+    stretch was at ``previous_lufs``, brought to a loudness that moves from there towards each
+    clip's ``target_lufs`` by at most ``GLIDE_DB_PER_SECOND`` per second of ``new``, and never
+    past ``PEAK_CEILING_DB``. The gain moves (in dB, over the first quarter) from the one that
+    puts ``new`` at the previous level, so the seam has no step, to that one, then holds.
+    Returns the audio, each clip's final gain in dB (0 where there is nothing to measure) and
+    the loudness each clip was brought to, the next stretch's ``previous_lufs``. Planning
+    from the last stretch, not from the longer stretch before the seam that the new audio was
+    matched to, lets the level move at the full rate."""
+    out, gains, levels = new.clone(), [], []
     limit = GLIDE_DB_PER_SECOND * new.shape[-1] / rate
-    for index, target in enumerate(target_lufs):
-        level = integrated_loudness(recent[index].cpu().numpy(), rate)
-        end_db = min(limit, max(-limit, target - level)) if math.isfinite(target - level) else 0.0
-        peak = float(new[index].abs().max())
-        if peak > 0:  # the gain never exceeds its end value, so this bound is enough
-            end_db = min(end_db, PEAK_CEILING_DB - 20 * math.log10(peak))
-        ramp = torch.full((new.shape[-1],), end_db, dtype=torch.float64)
+    for index, (previous, target) in enumerate(zip(previous_lufs, target_lufs, strict=True)):
+        level = integrated_loudness(new[index].cpu().numpy(), rate)
+        if not all(math.isfinite(value) for value in (level, previous, target)):
+            gains.append(0.0)
+            levels.append(level if math.isfinite(level) else previous)
+            continue
+        headroom = PEAK_CEILING_DB - 20 * math.log10(float(new[index].abs().max()))
+        start_db = min(previous - level, headroom)
+        gain_db = min(previous + min(limit, max(-limit, target - previous)) - level, headroom)
+        ramp = torch.full((new.shape[-1],), gain_db, dtype=torch.float64)
         rise = max(1, new.shape[-1] // 4)
-        ramp[:rise] = torch.linspace(0, end_db, rise, dtype=torch.float64)
+        ramp[:rise] = torch.linspace(start_db, gain_db, rise, dtype=torch.float64)
         out[index] = new[index] * (10 ** (ramp / 20)).to(new)
-        ends.append(round(end_db, 3))
-    return out, ends
+        gains.append(round(gain_db, 3))
+        levels.append(level + gain_db)
+    return out, gains, levels
 
 
 def span_gain(first: int, last: int, total: int, fade: int, like: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ from torch import nn
 
 from cadenza import plan as plans
 from cadenza.checkpoint import CheckpointError, load_tensors, read_json, write_checkpoint_folder
+from cadenza.networks.common import PaddedAsTrained
 from cadenza.objectives import objective as build_objective
 from cadenza.plan import Plan
 from cadenza.representations import Representation
@@ -75,8 +76,21 @@ class Pipeline:
         by distillation), else its objective's training range."""
         return self.sigma_range or self.objective.sigma_range
 
+    @property
+    def trained_frames(self) -> int | None:
+        """Time frames of the crops the network was trained on, where ``describe`` says."""
+        crop = self.describe.get("preset", {}).get("data", {}).get("crop_seconds")
+        if not crop:
+            return None
+        return self.representation.frames(self.representation.samples_for(crop))
+
     def denoiser(self):
-        return self.objective.denoiser(self.network)
+        """The objective's denoiser around the network; a U-Net sees its time axis padded as
+        in training (:class:`~cadenza.networks.common.PaddedAsTrained`)."""
+        network = self.network
+        if getattr(network, "multiple", None) and self.trained_frames:
+            network = PaddedAsTrained(network, self.trained_frames)
+        return self.objective.denoiser(network)
 
     @functools.cached_property
     def min_seconds(self) -> float:

@@ -175,6 +175,7 @@ def extend_chunks(
     *,
     window_seconds: float = 5.0,
     context_seconds: float = 4.0,
+    margin_seconds: float = 0.25,
     keep_prompt: bool = True,
     crossfade_seconds: float = 0.05,
     seed: int = 0,
@@ -189,7 +190,9 @@ def extend_chunks(
     write hours of it while only the last context stays in memory.
 
     Each pass samples a window of ``window_seconds`` whose first ``context_seconds`` are the
-    last ``context_seconds`` of the audio so far (known) and the rest new. The pieces add up to
+    last ``context_seconds`` of the audio so far (known) and the rest new; it is sampled
+    ``margin_seconds`` longer than that and the extra dropped, as the end of a sampled canvas
+    comes out quieter than the rest (a dip at every join otherwise). The pieces add up to
     exactly ``prompt`` plus ``seconds``. ``keep_prompt`` keeps the prompt and everything
     generated verbatim, and each window's new audio takes the loudness of the audio just before
     it, gliding back towards the prompt's (:func:`cadenza.joins.glide`); without it, as the
@@ -201,6 +204,8 @@ def extend_chunks(
     check_seconds(seconds, "extend's seconds")
     for value, name in ((window_seconds, "window_seconds"), (context_seconds, "context_seconds")):
         check_seconds(value, name)
+    if not (math.isfinite(margin_seconds) and margin_seconds >= 0):
+        raise ValueError(f"margin_seconds must be 0 or more, got {margin_seconds:g}")
     if window_seconds < model.min_seconds:
         raise ValueError(f"window_seconds is {window_seconds:g}; this model needs windows of at "
                          f"least {model.min_seconds:.3g} s")
@@ -208,6 +213,7 @@ def extend_chunks(
         raise ValueError(f"crossfade_seconds must be 0 or more, got {crossfade_seconds:g}")
     rep, rate = model.representation, model.sample_rate
     context, window = rep.samples_for(context_seconds), rep.samples_for(window_seconds)
+    margin = rep.samples_for(window_seconds + margin_seconds) - window
     fade, total = rep.samples_for(crossfade_seconds), rep.samples_for(seconds)
     if total <= 0:
         raise ValueError(f"extend needs a positive number of seconds, got {seconds:g}")
@@ -218,11 +224,11 @@ def extend_chunks(
     if wave.shape[-1] < context:
         raise ValueError(f"the prompt is {wave.shape[-1] / rate:.2f} s; extend needs at least "
                          f"context_seconds = {context_seconds:g} s of prompt")
-    generator, gap = _generator(model, seed), [(context / rate, window / rate)]
+    generator, gap = _generator(model, seed), [(context / rate, (window + margin) / rate)]
     calls = math.ceil(total / (window - context)) * expected_calls(plan, model.sigmas(plan),
                                                                     model.sigma_data)
     # Checked above, before the first chunk is asked for; the loop itself is a generator.
-    return _extending(calls, progress, model, plan, wave, total, context, window, fade,
+    return _extending(calls, progress, model, plan, wave, total, context, window, margin, fade,
                       keep_prompt, generator, gap, gains)
 
 
@@ -233,31 +239,34 @@ def _extending(calls: int, progress: Progress, model: Model, *arguments: Any) ->
 
 
 def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int, window: int,
-               fade: int, keep_prompt: bool, generator: torch.Generator,
+               margin: int, fade: int, keep_prompt: bool, generator: torch.Generator,
                gap: list[tuple[float, float]], gains: list[dict] | None,
                denoiser: Denoise) -> Iterator[Tensor]:
     """The window-by-window loop of :func:`extend_chunks`, its arguments checked."""
     rate = model.sample_rate
     yield wave[..., :-context].cpu()
     tail, done = wave[..., -context:], 0
-    prompt_lufs = ([integrated_loudness(clip.cpu().numpy(), rate) for clip in wave]
-                   if keep_prompt else [])  # the glide's target; only kept prompts glide
-    recent = min(context, round(CONTEXT_SECONDS * rate))
+    prompt_lufs: list[float] = []  # the glide's target (only kept prompts glide) ...
+    levels: list[float] = []  # ... and where it starts: the level just before the seam
+    if keep_prompt:
+        recent = min(context, round(CONTEXT_SECONDS * rate))
+        prompt_lufs = [integrated_loudness(clip.cpu().numpy(), rate) for clip in wave]
+        levels = [integrated_loudness(clip[..., -recent:].cpu().numpy(), rate) for clip in wave]
     while done < total:
         take = min(window - context, total - done)
-        canvas = mirror_extend(tail, window - context, "after")
+        canvas = mirror_extend(tail, window + margin - context, "after")
         if keep_prompt:
             records: list[dict] = []
             joined = fill(model, plan, canvas, gap, generator, gains=records,
-                          denoiser=denoiser)[..., : context + take]
-            new, glides = glide(joined[..., context:], joined[..., context - recent: context],
-                                prompt_lufs, rate)
+                          denoiser=denoiser, keep=context + take)
+            new, glides, levels = glide(joined[..., context:], levels, prompt_lufs, rate)
             joined = torch.cat([joined[..., :context], new], dim=-1)
             if gains is not None:  # the window's times -> the output's
                 offset = (wave.shape[-1] - context + done) / rate
                 gains += [{**record, "start_seconds": round(record["start_seconds"] + offset, 6),
                            "end_seconds": round(offset + (context + take) / rate, 6),
-                           "glide_db": glides[record["clip"]]}
+                           "glide_db": glides[record["clip"]],
+                           "lufs": round(levels[record["clip"]], 3)}
                           for record in records]
         else:  # the whole window, context included, crossfaded in over the old context
             regenerated = regenerate(model, plan, canvas, gap, generator, verbatim=False,
@@ -395,18 +404,22 @@ def regenerate(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float,
 
 def fill(model: Model, plan: Plan, canvas: Tensor, gaps: list[tuple[float, float]],
          generator: torch.Generator, *, gains: list[dict] | None = None,
-         denoiser: Denoise | None = None) -> Tensor:
+         denoiser: Denoise | None = None, keep: int | None = None) -> Tensor:
     """``canvas`` with its ``gaps`` (seconds) regenerated and pasted in; the rest verbatim.
 
     The new audio in each gap is first brought to the loudness of the known audio around it
     (:func:`match_context`); with a list as ``gains``, one record per clip and gap is appended.
+    ``keep``: only the first ``keep`` samples are matched and returned (the rest was sampled
+    for the network's sake, see :func:`extend_chunks`).
     """
     decoded = regenerate(model, plan, canvas, gaps, generator, denoiser=denoiser)
+    canvas, decoded = canvas[..., :keep], decoded[..., :keep]
     rate = model.sample_rate
     # A waveform model's output already joins its known samples; only a decoded phase
     # (Griffin-Lim, vocoder) differs from the original's and needs a crossfade.
     fade = 0 if model.representation.kind == "waveform" else round(SEAM_SECONDS * rate)
-    spans = [(round(start * rate), round(end * rate)) for start, end in gaps]
+    spans = [(round(start * rate), min(round(end * rate), canvas.shape[-1]))
+             for start, end in gaps]
     decoded = match_context(decoded, canvas, spans, rate, gains)
     gain = torch.zeros(canvas.shape[-1], dtype=canvas.dtype, device=canvas.device)
     for first, last in spans:

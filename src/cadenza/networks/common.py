@@ -69,6 +69,34 @@ def pad_to_multiple(x: Tensor, multiples: Sequence[int]) -> Tensor:
     return functional.pad(x, padding) if any(padding) else x
 
 
+class PaddedAsTrained(nn.Module):
+    """``network`` (a U-Net with a ``multiple``) fed a time axis that its own zero padding
+    ends exactly as it ended on the crops it was trained on (``trained_frames`` long).
+
+    Trained on crops of one length, a U-Net learns where its padding starts: given another
+    remainder it fades the last fraction of a second towards silence. So the time axis is first
+    lengthened by its own mirror image (a noisy tensor's mirror is as noisy) until its padding
+    matches the trained crops', and the output cropped back.
+    """
+
+    def __init__(self, network: nn.Module, trained_frames: int) -> None:
+        super().__init__()
+        self.network, self.trained_frames = network, positive("trained_frames", trained_frames)
+
+    def extra_frames(self, frames: int) -> int:
+        """How many mirrored frames give ``frames`` the trained crops' padding."""
+        multiple = self.network.multiple
+        return (-frames % multiple - -self.trained_frames % multiple) % multiple
+
+    def forward(self, x: Tensor, c_noise: Tensor) -> Tensor:
+        frames = x.shape[-1]
+        extra = self.extra_frames(frames)
+        if extra == 0 or extra >= frames:  # nothing to mirror with: as it comes
+            return self.network(x, c_noise)
+        mirrored = torch.cat([x, x[..., frames - extra:].flip(-1)], dim=-1)
+        return self.network(mirrored, c_noise)[..., :frames]
+
+
 def group_norm(channels: int, groups: int = 32) -> nn.GroupNorm:
     """GroupNorm with as many groups as divide ``channels`` (at most ``groups``)."""
     return nn.GroupNorm(math.gcd(groups, channels), channels)
