@@ -8,6 +8,9 @@ On held-out pieces of the corpus (its validation and test splits, never trained 
 mono from 10 s into each piece, every shipped model edits with every strategy:
 
 - **extend**: a 5 s prompt continued by ``--extend-seconds`` (5 s windows, 4 s of context);
+  inside it, the share of window joins where the level falls more than 12 dB just before
+  the join (``cadenza.metrics.continuity.join_dips``; the real pieces at the same times: the
+  floor);
 - **inpaint**: a 1 s and a 2 s gap in the middle of a 10 s clip;
 - **outpaint**: 5 s added after a 5 s clip.
 
@@ -52,7 +55,7 @@ from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
-from cadenza.metrics.continuity import continuity  # noqa: E402
+from cadenza.metrics.continuity import continuity, join_dips  # noqa: E402
 from cadenza.pipeline import SHIPPED, load, model_folder  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -64,6 +67,7 @@ GAP_START = 4.5
 OUTPAINT_SECONDS = 5.0
 STRATEGIES = ("replace", "repaint", "repaint-fast", "project")
 C2ST_SECONDS = 4.0
+WINDOW = {"window_seconds": 5.0, "context_seconds": 4.0}  # extension's, as cadenza's default
 LOUDNESS_SECONDS = 3.0
 """Loudness either side of a seam over 3 s, EBU R 128's short-term window: over the default
 0.5 s a note struck just after the seam reads as a jump even in the real piece."""
@@ -88,10 +92,9 @@ def edits(extend_seconds: float) -> dict:
     the result's length in seconds)."""
     prompt = round(PROMPT_SECONDS * RATE)
     clip = round(CLIP_SECONDS * RATE)
-    window = {"window_seconds": 5.0, "context_seconds": 4.0}
     return {
         "extend": (lambda w: w[:, :prompt],
-                   lambda model, x, **kw: tasks.extend(model, x, extend_seconds, **window, **kw),
+                   lambda model, x, **kw: tasks.extend(model, x, extend_seconds, **WINDOW, **kw),
                    [(PROMPT_SECONDS, PROMPT_SECONDS + extend_seconds)],
                    PROMPT_SECONDS + extend_seconds),
         "inpaint 1 s": (lambda w: w[:, :clip],
@@ -109,8 +112,18 @@ def edits(extend_seconds: float) -> dict:
     }
 
 
-def seam_scores(result: np.ndarray, regions: list[tuple[float, float]]) -> dict:
-    """Continuity of ``result`` (mono, 16 kHz) at its new regions' seams."""
+def window_joins(task: str, extend_seconds: float) -> list[float]:
+    """Where an extension's windows meet (each adds window - context seconds); none elsewhere."""
+    if task != "extend":
+        return []
+    step = WINDOW["window_seconds"] - WINDOW["context_seconds"]
+    return [PROMPT_SECONDS + added for added in np.arange(step, extend_seconds, step)]
+
+
+def seam_scores(result: np.ndarray, regions: list[tuple[float, float]],
+                joins: list[float]) -> dict:
+    """Continuity of ``result`` (mono, 16 kHz) at its new regions' seams, and level dips at
+    the ``joins`` inside them."""
     start, end = (round(t * RATE) for t in regions[0])
     end = min(end, result.shape[-1])
     entry = continuity(result[:, :start], result[:, start:end], RATE, seam_seconds=LOUDNESS_SECONDS)
@@ -122,7 +135,8 @@ def seam_scores(result: np.ndarray, regions: list[tuple[float, float]]) -> dict:
     return {"loudness_jump_db": float(np.mean(jumps)), "seam_flux_ratio": float(np.nanmax(fluxes)),
             "chroma_cosine": entry["chroma_cosine"], "key_agrees": bool(entry["key_agrees"]),
             "onset_rate_ratio": entry["onset_rate_ratio"],
-            "clipped_samples": int((np.abs(result) >= 1.0).sum())}
+            "clipped_samples": int((np.abs(result) >= 1.0).sum()),
+            **join_dips(result, RATE, joins, since=regions[0][0])}
 
 
 def new_clips(result: np.ndarray, regions: list[tuple[float, float]]) -> list[np.ndarray]:
@@ -157,6 +171,8 @@ def summary(rows: list[dict]) -> dict:
         "key_agreement": float(np.mean([r["key_agrees"] for r in rows])),
         "median_onset_rate_ratio": float(np.median(ratio)) if ratio else float("nan"),
         "clipped_samples": int(sum(r["clipped_samples"] for r in rows)),
+        # NaN for edits without joins, and for pieces cached before this was measured
+        "joins_dipping": float(np.mean([r.get("joins_dipping", np.nan) for r in rows])),
     }
 
 
@@ -174,13 +190,14 @@ def measure(args: argparse.Namespace) -> dict:
     shard, shards = (int(part) for part in args.shard.split("/"))
     for task, (cut, run, regions, total) in edits(args.extend_seconds).items():
         floors, ceilings, real_clips = [], [], []
+        joins = window_joins(task, args.extend_seconds)
         for (_, wave), (_, other) in zip(pieces, others, strict=True):
             real = wave[:, : round(total * RATE)]
             start, end = (round(t * RATE) for t in regions[0])
             spliced = real.copy()
             spliced[:, start:end] = other[:, start:end]
-            floors.append(seam_scores(real, regions))
-            ceilings.append(seam_scores(spliced, regions))
+            floors.append(seam_scores(real, regions, joins))
+            ceilings.append(seam_scores(spliced, regions, joins))
             real_clips += new_clips(real, regions)
         record["rows"][f"{task} | real audio (floor)"] = summary(floors)
         record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
@@ -207,7 +224,7 @@ def measure(args: argparse.Namespace) -> dict:
                     if index == 0:
                         np.save(RESULTS / f"editing_real-{name}-{task}-{strategy}.npy".replace(
                             " ", "_"), result)
-                    save_piece(cached / f"{index}.npz", seam_scores(result, regions),
+                    save_piece(cached / f"{index}.npz", seam_scores(result, regions, joins),
                                new_clips(result, regions), time.perf_counter() - started)
                 done = [load_piece(cached / f"{i}.npz") for i in range(len(pieces))
                         if (cached / f"{i}.npz").exists()]
@@ -236,8 +253,9 @@ def report(record: dict) -> str:
     lines = [f"{settings['pieces']} held-out pieces, 16 kHz mono from {START_SECONDS:g} s in; "
              f"{record['machine']}; {record['date']}.", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
-             "chroma cosine | key agrees | onset-rate ratio (median) | clipped | C2ST | s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "chroma cosine | key agrees | onset-rate ratio (median) | joins dipping | clipped | "
+             "C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
 
     def position(name: str) -> tuple:
@@ -248,10 +266,12 @@ def report(record: dict) -> str:
         task, what = name.split(" | ")
         two = (f"{row['c2st']:.2f} [{row['c2st_low']:.2f}, {row['c2st_high']:.2f}]"
                if "c2st" in row else "-")
+        dipping = row.get("joins_dipping", float("nan"))
+        dipping = f"{dipping:.0%}" if np.isfinite(dipping) else "-"
         lines.append(
             f"| {task} | {what} | {row['median_abs_loudness_jump_db']:.1f} | "
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
-            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | "
+            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | {dipping} | "
             f"{row['clipped_samples']} | {two} | {row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from cadenza.metrics.continuity import continuity, estimate_key, mean_chroma
+from cadenza.metrics.continuity import continuity, estimate_key, join_dips, mean_chroma
 
 RATE = 22050
 PROGRESSION = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))  # I IV V I, semitones
@@ -43,3 +43,18 @@ def test_a_real_continuation_scores_better_than_another_piece():
     assert abs(np.log(real["onset_rate_ratio"])) < 0.2 < abs(np.log(fake["onset_rate_ratio"]))
     assert abs(real["loudness_jump_db"]) < 3 < abs(fake["loudness_jump_db"])
     assert real["seam_flux_ratio"] < 1.5 < 3 < fake["seam_flux_ratio"]
+
+
+def test_join_dips_finds_a_window_that_fades_before_each_join():
+    rate = 16000
+    generator = np.random.default_rng(0)
+    steady = 0.1 * generator.standard_normal(6 * rate)
+    faded = steady.copy()
+    for join in (2, 3, 4, 5):  # the last 100 ms before each join 30 dB down
+        faded[join * rate - rate // 10: join * rate] *= 10 ** (-30 / 20)
+    joins = [2.0, 3.0, 4.0, 5.0]
+    clean = join_dips(steady[None], rate, joins, since=1.0)
+    holes = join_dips(faded[None], rate, joins, since=1.0)
+    assert clean["joins_dipping"] == 0 and abs(clean["join_dip_db"]) < 3
+    assert holes["joins_dipping"] == 1 and holes["join_dip_db"] < -25
+    assert np.isnan(join_dips(steady[None], rate, [], since=1.0)["joins_dipping"])

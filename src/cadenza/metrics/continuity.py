@@ -13,6 +13,9 @@ loudness, and no audible seam. ``continuity`` measures each, model-free:
   largest flux among the frames whose window covers the seam) is compared with the same
   statistic over every other stretch of that many frames (their median): 1 or below for a
   seam no more abrupt than the music around it, well above 1 for an audible cut.
+
+``join_dips`` looks inside a continuation made window by window: does the level fall away
+just before each join (a window fading at its end), which a 3 s loudness at the seam misses?
 """
 
 from __future__ import annotations
@@ -66,6 +69,31 @@ def onset_rate(wave: np.ndarray, sample_rate: int, hop_length: int = 512) -> flo
     wave = as_mono(wave)
     onsets = librosa.onset.onset_detect(y=wave, sr=sample_rate, hop_length=hop_length)
     return len(onsets) / (len(wave) / sample_rate)
+
+
+DIP_DB = 12.0
+"""A fall this far under the continuation's median level is an audible hole."""
+DIP_SECONDS, DIP_BLOCK_SECONDS = 0.2, 0.02
+
+
+def join_dips(wave: np.ndarray, sample_rate: int, joins: list[float], since: float) -> dict:
+    """Per join (seconds into ``wave``): the quietest 20 ms of the 200 ms before it, in dB
+    against the median 20 ms level of ``wave`` from ``since`` on. Returns the median of those
+    (``join_dip_db``, 0 for a join no quieter than usual) and the fraction of joins more than
+    ``DIP_DB`` down (``joins_dipping``); NaN for no joins."""
+    mono = as_mono(wave).astype(np.float64)
+    block = round(DIP_BLOCK_SECONDS * sample_rate)
+    blocks = len(mono) // block
+    power = (mono[: blocks * block].reshape(blocks, block) ** 2).mean(axis=1)
+    levels = 10 * np.log10(power + 1e-12)
+    median = np.median(levels[round(since / DIP_BLOCK_SECONDS):])
+    reach = round(DIP_SECONDS / DIP_BLOCK_SECONDS)
+    depths = [levels[max(0, end - reach): end].min() - median
+              for end in (round(join / DIP_BLOCK_SECONDS) for join in joins) if 0 < end <= blocks]
+    if not depths:
+        return {"join_dip_db": float("nan"), "joins_dipping": float("nan")}
+    return {"join_dip_db": float(np.median(depths)),
+            "joins_dipping": float(np.mean(np.array(depths) < -DIP_DB))}
 
 
 def level_db(wave: np.ndarray) -> float:
