@@ -250,7 +250,7 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     from cadenza import tasks
     from cadenza.data import audio
     from cadenza.loudness import integrated_loudness
-    from cadenza.metrics.continuity import continuity
+    from cadenza.metrics.continuity import continuity, join_dips
     from cadenza.pipeline import load, shipped
 
     pipeline = load(shipped())
@@ -291,6 +291,9 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
             scores = continuity(wave[:, :seam], wave[:, seam:], rate)
             scores["loudness_prompt_lufs"] = integrated_loudness(wave[:, :seam], rate)
             scores["loudness_continuation_lufs"] = integrated_loudness(wave[:, seam:], rate)
+            # Windows of 5 s with 4 s of context (extend's defaults): a join every second.
+            joins = [float(t) for t in range(int(prompt_seconds) + 1, int(extend_to))]
+            scores.update(join_dips(wave, rate, joins, since=prompt_seconds))
             record["continuity"] = scores
             report.heading(f"Does the extension carry on its prompt? (seam at "
                            f"{prompt_seconds:g} s)")
@@ -303,6 +306,8 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
 
 def continuity_rows(scores: dict) -> list[dict]:
     """The continuity scores as table rows, each with its unit and what it means."""
+    from cadenza.metrics.continuity import DIP_DB
+
     return [
         {"measure": "chroma cosine", "value": f"{scores['chroma_cosine']:.3f}",
          "what it means": "similarity of the pitch-class content before and after the seam "
@@ -317,6 +322,10 @@ def continuity_rows(scores: dict) -> list[dict]:
                   f"{scores['loudness_continuation_lufs']:.1f} LUFS",
          "what it means": "BS.1770 integrated loudness of each side as a whole (the same = "
                           "the continuation holds the prompt's level)"},
+        {"measure": "joins with a hole",
+         "value": f"{scores['joins_dipping']:.0%} (median {scores['join_dip_db']:+.1f} dB)",
+         "what it means": f"window joins where the level falls more than {DIP_DB:g} dB under "
+                          "its median just before the join (in real music, rare)"},
         {"measure": "loudness jump", "value": f"{scores['loudness_jump_db']:+.1f} dB",
          "what it means": "RMS level just after the seam minus just before it (0 dB = no "
                           "jump)"},
