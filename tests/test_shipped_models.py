@@ -37,3 +37,13 @@ def test_a_clip_of_a_length_the_default_was_not_trained_on_does_not_fade_out():
 
     drops = [level(clip[-tail:]) - level(clip) for clip in clips]
     assert np.median(drops) > -6, drops
+
+
+def test_a_model_knows_the_frames_of_its_training_crops_and_a_student_its_own():
+    pipeline = load(model_folder("tiny-piano-mel"))
+    assert pipeline.describe["preset"]["data"]["crop_seconds"] == 4.0
+    assert pipeline.trained_frames == pipeline.representation.frames(64000) == 251
+    pipeline.describe = {**pipeline.describe, "distillation": [{"round": 1, "crop_seconds": 2.0}]}
+    assert pipeline.trained_frames == pipeline.representation.frames(32000)
+    pipeline.describe = {}  # nothing said: sampled as it comes
+    assert pipeline.trained_frames is None

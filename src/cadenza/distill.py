@@ -353,7 +353,8 @@ def distill(
                                 sigma_data=pipeline.sigma_data, sigma_range=(low, high))
         about = {"round": round_index, "teacher": str(previous), "teacher_steps": 2 * steps,
                  "steps": steps, "weighting": weighting, "sigma_range": [low, high],
-                 "steps_per_round": steps_per_round}
+                 "steps_per_round": steps_per_round,
+                 **({} if crop_seconds is None else {"crop_seconds": crop_seconds})}
         started = time.perf_counter()
         trainer = Trainer(copy.deepcopy(pipeline.network).train(), loss, dataset, config,
                           folder.parent, transform=transform,

@@ -78,8 +78,12 @@ class Pipeline:
 
     @property
     def trained_frames(self) -> int | None:
-        """Time frames of the crops the network was trained on, where ``describe`` says."""
-        crop = self.describe.get("preset", {}).get("data", {}).get("crop_seconds")
+        """Time frames of the crops the network was trained on, where ``describe`` says: the
+        last distillation round's if it chose them, else its training preset's."""
+        rounds = self.describe.get("distillation") or []
+        chosen = [entry.get("crop_seconds") for entry in rounds if isinstance(entry, dict)]
+        crop = next((seconds for seconds in reversed(chosen) if seconds), None) or \
+            self.describe.get("preset", {}).get("data", {}).get("crop_seconds")
         if not crop:
             return None
         return self.representation.frames(self.representation.samples_for(crop))
