@@ -38,18 +38,17 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from editing_real import held_out  # noqa: E402
 
 from cadenza import __version__, tasks  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
-from cadenza.clips import audio_files  # noqa: E402
-from cadenza.data import audio  # noqa: E402
 from cadenza.metrics.continuity import join_dips  # noqa: E402
 from cadenza.pipeline import Pipeline, load, shipped  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 EDGE_SECONDS = 0.3
 LENGTHS = (4.0, 5.0, 5.056, 5.088, 5.104, 6.0)  # padding 5 (trained), 7, 3, 1, 0, 0 frames
-PROMPT_SECONDS, EXTEND_SECONDS, START_SECONDS = 5.0, 10.0, 10.0
+PROMPT_SECONDS, EXTEND_SECONDS = 5.0, 10.0
 ENVELOPE_SECONDS = 0.05
 
 
@@ -91,25 +90,11 @@ def generated_edges(clips: int) -> tuple[list[dict], dict]:
     return rows, envelopes
 
 
-def held_out_prompts(corpus: Path, count: int, rate: int) -> list[np.ndarray]:
-    """``count`` held-out pieces, each 15 s from 10 s in: a 5 s prompt and its real 10 s."""
-    seconds = PROMPT_SECONDS + EXTEND_SECONDS
-    waves = []
-    for path in sorted(audio_files(corpus / "validation")) + sorted(audio_files(corpus / "test")):
-        if audio.info(path).seconds >= START_SECONDS + seconds:
-            wave, _ = audio.load(path, rate, channels=1, start_seconds=START_SECONDS,
-                                 seconds=seconds)
-            waves.append(wave)
-        if len(waves) == count:
-            break
-    return waves
-
-
 def extension_joins(corpus: Path, prompts: int) -> tuple[list[dict], dict]:
     joins = [PROMPT_SECONDS + t for t in np.arange(1.0, EXTEND_SECONDS)]
     rows, levels = [], {}
-    rate = load(shipped()).sample_rate
-    pieces = held_out_prompts(corpus, prompts, rate)
+    rate = load(shipped()).sample_rate  # 16 kHz, editing_real's rate
+    pieces = [wave for _, wave in held_out(corpus, prompts, PROMPT_SECONDS + EXTEND_SECONDS)]
     real = [join_dips(w, rate, joins, since=PROMPT_SECONDS) for w in pieces]
     rows.append({"row": "real continuation (floor)", **summarise(real)})
     for padded in (True, False):
@@ -151,7 +136,7 @@ def report(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(envelopes: dict, levels: dict, rate: int, path: Path) -> None:
+def draw(envelopes: dict, levels: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,7 +184,7 @@ def main() -> None:
     write_json(RESULTS / f"{args.record}.json", record)
     text = report(record)
     write_text(RESULTS / f"{args.record}.md", text)
-    draw(envelopes, levels, load(shipped()).sample_rate, RESULTS / f"{args.record}.png")
+    draw(envelopes, levels, RESULTS / f"{args.record}.png")
     print(text)
 
 
