@@ -19,6 +19,9 @@ import numpy as np
 import pytest
 import soundfile
 
+import cadenza
+from cadenza.pipeline import shipped
+
 RATE = 16000  # the shipped default model's rate: uploads at it are not resampled
 BROWSERS = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser")
 
@@ -198,6 +201,7 @@ def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
     assert not np.array_equal(result[~known], original[~known])
     record = json.loads(download(page, panel, "inpaint.json", tmp_path).read_text())
     assert record["gaps"] == [[0.3, 0.5]] and record["plan"]["steps"] == 2
+    assert record["plan"]["strategy"] == cadenza.load(shipped()).edit_strategy  # the menu's default
     assert record["output_format"]["sample_rate"] == 44100
 
 

@@ -173,3 +173,28 @@ def test_every_commands_record_is_the_plan_that_ran(task, piano_wav, tmp_path, m
     record = json.loads(record_path.read_text())
     assert len(seen) == 1 and record["plan"] == seen[0].record()
     assert record["plan"]["steps"] == 3
+
+
+def test_an_edit_without_strategy_runs_the_models_own_with_the_options_given(piano_wav,
+                                                                             tmp_path):
+    """No --strategy: the model's edit_strategy, and --resample applies to it."""
+    import torch
+    from typer.testing import CliRunner
+
+    from cadenza.cli import app
+    from cadenza.networks import network
+    from cadenza.pipeline import Pipeline
+    from cadenza.plan import Plan
+    from cadenza.representations import representation
+
+    torch.manual_seed(0)
+    net = network("diffwave", residual_layers=2, residual_channels=8)
+    model = Pipeline(representation("waveform", sample_rate=8000), net, "edm", {},
+                     sigma_data=0.5, defaults=Plan("euler", 4, "karras"),
+                     edit_strategy="repaint").save(tmp_path / "model")
+    out = tmp_path / "out.wav"
+    result = CliRunner().invoke(app, ["inpaint", str(piano_wav), "--gaps", "0.5-0.8",
+                                      "--model", str(model), "--resample", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.with_suffix(".json").read_text())["plan"]
+    assert plan["strategy"] == "repaint" and plan["options"]["resample"] == 2

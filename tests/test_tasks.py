@@ -1,6 +1,7 @@
 """The tasks over a model: generate, inpaint, outpaint, extend, transfer, interpolate."""
 
 import itertools
+import json
 import math
 
 import pytest
@@ -8,9 +9,10 @@ import torch
 
 import cadenza
 from cadenza import tasks
+from cadenza.checkpoint import CheckpointError
 from cadenza.networks import network
 from cadenza.pipeline import Pipeline, shipped
-from cadenza.plan import Plan
+from cadenza.plan import EDIT_STRATEGY, Plan
 from cadenza.representations import representation
 
 STEPS = 6  # the shipped model's fewest steps that still give sane audio (3 or 4 blow up)
@@ -181,6 +183,34 @@ def test_a_waveform_model_pastes_without_crossfades():
     assert not torch.isclose(result[:, first], clip[:, first])  # new from the gap's first sample
     extended = tasks.extend(pipeline, clip, 0.3, window_seconds=0.5, context_seconds=0.4)
     assert extended.shape[-1] == 8000 + 2400 and torch.equal(extended[:, :8000], clip)
+
+
+def test_an_edit_without_a_strategy_runs_the_models_own(tmp_path):
+    """Each model names the editing strategy measured best for it (``edit_strategy``, kept in
+    its folder); a caller's strategy wins over it."""
+    pipeline = tiny_waveform_pipeline()
+    pipeline.edit_strategy = "project"
+    clip, gap = 0.3 * torch.sin(torch.arange(8000) / 5.0)[None], [(0.25, 0.5)]
+    own = tasks.inpaint(pipeline, clip, gap, seed=1)
+    assert torch.equal(own, tasks.inpaint(pipeline, clip, gap, seed=1, strategy="project"))
+    assert not torch.equal(own, tasks.inpaint(pipeline, clip, gap, seed=1, strategy="replace"))
+    assert pipeline.edit_plan().strategy == "project"
+    assert pipeline.edit_plan("replace").strategy == "replace"
+    assert pipeline.plan().strategy is None  # generate, transfer, interpolate: none
+    with pytest.raises(ValueError, match="strategy is 'project', not 'replace'"):
+        tasks.inpaint(pipeline, clip, gap, plan=pipeline.edit_plan(), strategy="replace")
+    with pytest.raises(ValueError, match="needs an editing strategy"):
+        tasks.inpaint(pipeline, clip, gap, plan=pipeline.plan())
+
+    folder = pipeline.save(tmp_path / "model")
+    assert cadenza.load(folder).edit_strategy == "project"
+    meta = json.loads((folder / "pipeline.json").read_text())
+    del meta["edit_strategy"]  # a folder from before models named one
+    (folder / "pipeline.json").write_text(json.dumps(meta))
+    assert cadenza.load(folder).edit_strategy == EDIT_STRATEGY
+    (folder / "pipeline.json").write_text(json.dumps({**meta, "edit_strategy": "paint"}))
+    with pytest.raises(CheckpointError, match="unknown edit_strategy 'paint'"):
+        cadenza.load(folder)
 
 
 def test_a_task_runs_the_plan_it_is_given(pipeline):

@@ -34,7 +34,7 @@ KEEP_SECONDS = 3600
 """How long a run's files stay on the server (downloads are offered for that long)."""
 
 DEFAULT = "model's default"
-"""What the sampler menu shows for 'whatever the model's plan says'."""
+"""What the sampler and strategy menus show for 'whatever the model's plan says'."""
 
 
 PROGRESS = gr.Progress()
@@ -166,10 +166,15 @@ class Studio:
 
     def choices(self, model: Pipeline, strategy: str | None, sampler: str, steps: float | None,
                 **options: Any) -> Any:
-        """The plan, resolved by the model from the page's choices (the default sampler and 0
-        or no steps: the model's own)."""
-        return model.plan(strategy, None if sampler in (DEFAULT, "", None) else sampler,
-                          int(steps) if steps else None, **options)
+        """The plan, resolved by the model from the page's choices (the default sampler or
+        strategy, and 0 or no steps: the model's own; ``strategy`` None: a task without known
+        audio)."""
+        sampler = None if sampler in (DEFAULT, "", None) else sampler
+        steps = int(steps) if steps else None
+        if strategy is None:
+            return model.plan(None, sampler, steps, **options)
+        return model.edit_plan(None if strategy == DEFAULT else strategy, sampler, steps,
+                               **options)
 
     # ------------------------------------------------------------------ generate
 

@@ -27,7 +27,7 @@ def sampling(strategy: bool) -> list[gr.components.Component]:
     with gr.Accordion("Sampling", open=False), gr.Row():
         controls = []
         if strategy:
-            controls.append(gr.Dropdown(list(STRATEGIES), value="replace", label="strategy",
+            controls.append(gr.Dropdown([DEFAULT, *STRATEGIES], value=DEFAULT, label="strategy",
                                         info="how the known audio enters sampling"))
         controls.append(gr.Number(0, precision=0, label="seed"))
         controls.append(gr.Dropdown([DEFAULT, *METHODS], value=DEFAULT, label="sampler"))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from cadenza import plan as plans
 from cadenza.checkpoint import read_json
 from cadenza.pipeline import SHIPPED
 
@@ -34,8 +35,11 @@ def model_card(name: str, folder: Path) -> str:
              f"- audio: {rep['sample_rate']} Hz, {meta.get('channels', 1)} channel(s), "
              f"{rep['kind']} representation",
              f"- network: {network['name']}; objective: {objective['name']}",
-             f"- sampling defaults: {meta.get('sampler', 'deis')}, {meta.get('steps', 10)} steps, "
-             f"{meta.get('schedule', 'tuned')} schedule"]
+             f"- sampling defaults: {meta.get('sampler', plans.SAMPLER)}, "
+             f"{meta.get('steps', plans.STEPS)} steps, "
+             f"{meta.get('schedule', plans.SCHEDULE)} schedule",
+             f"- editing strategy (extend, inpaint, outpaint): "
+             f"{meta.get('edit_strategy', plans.EDIT_STRATEGY)}"]
     if data.get("hours"):
         lines.append(f"- trained on {data['hours']:.1f} hours of audio "
                      f"({data.get('recordings', '?')} recordings)")

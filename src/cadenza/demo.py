@@ -257,21 +257,22 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     rate = pipeline.sample_rate
     prompt = _prompt(rate, prompt_seconds)
     report.heading("Editing real music with the shipped model")
+    plan = pipeline.edit_plan()
     report.paragraph(
         f"Prompt: the first {prompt_seconds:g} s of Bach's BWV 846 prelude rendered by "
         f"cadenza's synthesiser. Extension to {extend_to:g} s in 5 s windows whose first 4 s "
         "are known audio (the layout of Wang and Kang's pseudo-autoregressive piano "
-        "synthesis; strategy replace, sampler ddpm); gap filling of "
-        f"{gap[0]:g}-{gap[1]:g} s with repaint-fast (RePaint, Lugmayr et al. 2022, at fewer "
-        "steps). Red lines: where known audio meets generated audio. The tiny model learned "
+        f"synthesis) and gap filling of {gap[0]:g}-{gap[1]:g} s, both with the model's own "
+        f"editing strategy, {plan.strategy} (sampler {plan.sampler}, {plan.steps} steps). "
+        "Red lines: where known audio meets generated audio. The tiny model learned "
         "piano texture, not Bach: listen for continuity of timbre and loudness."
     )
     records = []
     jobs = [
         ("extended", [prompt_seconds], lambda: tasks.extend(
-            pipeline, prompt, extend_to - prompt_seconds, seed=0, progress=True)),
+            pipeline, prompt, extend_to - prompt_seconds, seed=0, plan=plan, progress=True)),
         ("gap-filled", list(gap), lambda: tasks.inpaint(
-            pipeline, prompt, [gap], seed=0, strategy="repaint-fast")),
+            pipeline, prompt, [gap], seed=0, plan=plan)),
     ]
     audio.write(out_dir / "prompt.wav", prompt.numpy(), rate)
     report.audio(prompt.numpy(), rate, "prompt")

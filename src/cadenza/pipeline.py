@@ -1,8 +1,8 @@
 """A trained model as one self-describing artefact.
 
 A pipeline folder holds ``pipeline.json`` (representation, network and objective configs, the
-data's sigma_data and channels, the default sampling plan, the sampling range if narrower than
-the objective's, versions), ``network.safetensors`` (the EMA weights),
+data's sigma_data and channels, the default sampling plan and editing strategy, the sampling
+range if narrower than the objective's, versions), ``network.safetensors`` (the EMA weights),
 ``representation.safetensors`` (fitted statistics, if any) and optionally a vocoder
 (``vocoder.json`` + ``vocoder.safetensors``). ``cadenza.load(path)`` rebuilds everything and
 checks it; a wrong or damaged folder is a clear error naming the file.
@@ -57,6 +57,7 @@ class Pipeline:
     vocoder: nn.Module | None = None
     describe: dict[str, Any] = field(default_factory=dict)  # free-form: how it was made
     sigma_range: tuple[float, float] | None = None  # sampling's; None: the objective's range
+    edit_strategy: str = plans.EDIT_STRATEGY  # how known audio enters sampling, unless named
 
     @property
     def objective(self):
@@ -123,6 +124,12 @@ class Pipeline:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
         return plans.resolve(self.defaults, strategy, sampler, steps, **options)
 
+    def edit_plan(self, strategy: str | None = None, sampler: str | None = None,
+                  steps: int | None = None, **options: Any) -> Plan:
+        """The plan of a task with known audio (extend, inpaint, outpaint): as :meth:`plan`,
+        with this model's ``edit_strategy`` where the caller names none."""
+        return self.plan(strategy or self.edit_strategy, sampler, steps, **options)
+
     def sigmas(self, plan: Plan | None = None) -> torch.Tensor:
         """The plan's schedule (default: the model's), kept inside the sigma range the model was
         trained on (or the narrower ``sigma_range`` it was made for, e.g. by distillation)."""
@@ -165,6 +172,7 @@ class Pipeline:
                 "sampler": self.defaults.sampler,
                 "steps": self.defaults.steps,
                 "schedule": self.defaults.schedule,
+                "edit_strategy": self.edit_strategy,
                 "channels": self.channels,
                 **({} if self.loudness is None else {"loudness": self.loudness}),
                 "describe": self.describe,
@@ -253,6 +261,10 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
         raise CheckpointError(f"{path}: inconsistent model files ({error})") from None
     if not math.isfinite(meta["sigma_data"]):
         raise CheckpointError(f"{path / 'pipeline.json'}: sigma_data is not finite")
+    edit_strategy = meta.get("edit_strategy", plans.EDIT_STRATEGY)
+    if edit_strategy not in plans.STRATEGIES:
+        raise CheckpointError(f"{path / 'pipeline.json'}: unknown edit_strategy "
+                              f"{edit_strategy!r}; one of {', '.join(plans.STRATEGIES)}")
     return Pipeline(
         representation=rep.to(device),
         network=net.to(device).eval(),
@@ -267,5 +279,6 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Pipeline:
         vocoder=vocoder,
         describe=meta.get("describe", {}),
         sigma_range=tuple(map(float, meta["sigma_range"])) if meta.get("sigma_range") else None,
+        edit_strategy=edit_strategy,
     )
 

@@ -19,6 +19,11 @@ STEPS = 10
 SCHEDULE = "tuned"
 """A model's sampler, steps and schedule when its folder names none."""
 
+EDIT_STRATEGY = "replace"
+"""How known audio enters sampling when neither the caller nor the model's folder names a
+strategy (a trained model's ``edit_strategy``; each shipped model's is the one measured best on
+real music, src/cadenza/models/README.md)."""
+
 EDIT_SAMPLER = "ddpm"
 """The sampler when part of the signal is known: on the oracle (benchmarks/editing.py),
 ``replace`` with ancestral DDPM steps is 2.8x closer to the exact conditional than with any

@@ -2,9 +2,11 @@
 
 Each task is a function over a model (a :class:`~cadenza.pipeline.Pipeline`, or anything with
 the same few members, :class:`Model`) and a sampling :class:`~cadenza.plan.Plan`. Pass the plan
-the model resolved (``model.plan(...)``) to run it verbatim, or the choices (``sampler``,
+the model resolved (``model.plan(...)``; ``model.edit_plan(...)`` for a task with known audio)
+to run it verbatim, or the choices (``sampler``,
 ``steps``, strategy options) and the task resolves it. ``inpaint``, ``outpaint`` and ``extend``
-sample part of the signal with the rest known (:func:`cadenza.edit.inpaint`); ``transfer``
+sample part of the signal with the rest known (:func:`cadenza.edit.inpaint`), by the model's
+``edit_strategy`` unless the caller names a ``strategy``; ``transfer``
 (SDEdit) and ``interpolate`` start part-way down the schedule from noised encodings.
 
 Audio goes in and comes out as ``(channels, samples)`` or ``(batch, channels, samples)`` at the
@@ -61,6 +63,8 @@ class Model(Protocol):
     def denoiser(self) -> Denoise: ...
     def plan(self, strategy: str | None = None, sampler: str | None = None,
              steps: int | None = None, **options: Any) -> Plan: ...
+    def edit_plan(self, strategy: str | None = None, sampler: str | None = None,
+                  steps: int | None = None, **options: Any) -> Plan: ...
     def sigmas(self, plan: Plan | None = None) -> Tensor: ...
     def shape_for(self, seconds: float, batch: int = 1) -> tuple[int, ...]: ...
     def decode(self, tensor: Tensor, samples: int | None = None) -> Tensor: ...
@@ -77,7 +81,7 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
     one gain that keeps its true peak below full scale (:func:`cadenza.loudness.match`); with
     a list as ``gains``, what was done to each clip is appended to it.
     """
-    plan = _resolved(model, plan, None, choices)
+    plan = _resolved(model, plan, choices)
     check_seconds(seconds, "generate's seconds")
     if seconds < model.min_seconds:
         raise ValueError(f"{seconds:g} s is shorter than this model can make; give at least "
@@ -108,7 +112,7 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
 
 @torch.no_grad()
 def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, seed: int = 0,
-            plan: Plan | None = None, strategy: str = "replace", progress: Progress = False,
+            plan: Plan | None = None, strategy: str | None = None, progress: Progress = False,
             gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """Regenerate the ``gaps`` (``[start, end)`` in seconds) of ``audio``; keep the rest.
 
@@ -117,7 +121,7 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
     representations that lose the phase (mel) meet the known audio through a short crossfade
     inside each gap.
     """
-    plan = _resolved(model, plan, strategy, choices)
+    plan = _edit_resolved(model, plan, strategy, choices)
     wave, single = _as_batch(model, audio)
     seconds = wave.shape[-1] / model.sample_rate
     if not gaps:
@@ -142,11 +146,11 @@ def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, see
 
 @torch.no_grad()
 def outpaint(model: Model, audio: Tensor, seconds: float, side: str = "after", *, seed: int = 0,
-             plan: Plan | None = None, strategy: str = "replace", progress: Progress = False,
+             plan: Plan | None = None, strategy: str | None = None, progress: Progress = False,
              gains: list[dict] | None = None, **choices: Any) -> Tensor:
     """``audio`` with ``seconds`` of new audio ``after`` or ``before`` it, kept verbatim: the
     result is ``round(seconds * sample_rate)`` samples longer than ``audio``."""
-    plan = _resolved(model, plan, strategy, choices)
+    plan = _edit_resolved(model, plan, strategy, choices)
     if side not in ("after", "before"):
         raise ValueError(f"side must be 'after' or 'before', got {side!r}")
     check_seconds(seconds, "outpaint's seconds")
@@ -180,7 +184,7 @@ def extend_chunks(
     crossfade_seconds: float = 0.05,
     seed: int = 0,
     plan: Plan | None = None,
-    strategy: str = "replace",
+    strategy: str | None = None,
     progress: Progress = False,
     gains: list[dict] | None = None,
     **choices: Any,
@@ -199,7 +203,7 @@ def extend_chunks(
     seed's authors did, each pass replaces the last ``context_seconds`` with its regenerated
     version, joined by a ``crossfade_seconds`` crossfade.
     """
-    plan = _resolved(model, plan, strategy, choices)
+    plan = _edit_resolved(model, plan, strategy, choices)
     wave, _ = _as_batch(model, prompt)
     check_seconds(seconds, "extend's seconds")
     for value, name in ((window_seconds, "window_seconds"), (context_seconds, "context_seconds")):
@@ -287,7 +291,7 @@ def transfer(model: Model, audio: Tensor, strength: float, *, seed: int = 0,
     ``strength`` in (0, 1] is the fraction of the schedule that runs: 1 starts from (almost)
     pure noise, small values stay close to ``audio``.
     """
-    plan = _resolved(model, plan, None, choices)
+    plan = _resolved(model, plan, choices)
     wave, single = _as_batch(model, audio)
     sigmas = remaining_schedule(model, plan, strength)
     generator = _generator(model, seed)
@@ -309,7 +313,7 @@ def interpolate(model: Model, audio_a: Tensor, audio_b: Tensor, ratio: float, *,
     ``mode`` mixes the noisy tensors linearly or spherically (``slerp``). Clips of different
     lengths are cropped to the shorter one (from the start).
     """
-    plan = _resolved(model, plan, None, choices)
+    plan = _resolved(model, plan, choices)
     if not 0 <= ratio <= 1:
         raise ValueError(f"ratio must be in [0, 1], got {ratio:g}")
     if mode not in ("slerp", "linear"):
@@ -452,17 +456,34 @@ def slerp(a: Tensor, b: Tensor, ratio: float) -> Tensor:
     return (weight_a.view(shape) * a + weight_b.view(shape) * b).to(a.dtype)
 
 
-def _resolved(model: Model, plan: Plan | None, strategy: str | None,
-              choices: dict[str, Any]) -> Plan:
-    """The plan to run: ``plan`` as given, or the model's resolution of the caller's choices."""
+def _resolved(model: Model, plan: Plan | None, choices: dict[str, Any]) -> Plan:
+    """The plan of a task without known audio: ``plan`` as given, or the model's resolution of
+    the caller's choices."""
     if plan is None:
-        return model.plan(strategy, **choices)
+        return model.plan(None, **choices)
+    _given_alone(choices)
+    if plan.strategy is not None:
+        raise ValueError(f"this task's plan needs no editing strategy, got {plan.strategy!r}")
+    return plan
+
+
+def _edit_resolved(model: Model, plan: Plan | None, strategy: str | None,
+                   choices: dict[str, Any]) -> Plan:
+    """The plan of a task with known audio: ``plan`` as given, or the model's resolution of
+    the caller's choices (``strategy`` None: the model's ``edit_strategy``)."""
+    if plan is None:
+        return model.edit_plan(strategy, **choices)
+    _given_alone(choices)
+    if plan.strategy is None:
+        raise ValueError("this task's plan needs an editing strategy, got none")
+    if strategy is not None and strategy != plan.strategy:
+        raise ValueError(f"the plan's strategy is {plan.strategy!r}, not {strategy!r}")
+    return plan
+
+
+def _given_alone(choices: dict[str, Any]) -> None:
     if choices:
         raise TypeError(f"give either a plan or the choices {sorted(choices)}, not both")
-    if (plan.strategy is None) != (strategy is None):
-        needs = "an editing strategy" if strategy else "no editing strategy"
-        raise ValueError(f"this task's plan needs {needs}, got strategy {plan.strategy!r}")
-    return plan
 
 
 def _sample_and_decode(model: Model, plan: Plan, x: Tensor, sigmas: Tensor, samples: int,

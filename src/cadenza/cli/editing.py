@@ -46,7 +46,8 @@ MODEL = typer.Option(None, help="A trained model folder or a shipped model's nam
 SEED = typer.Option(0, help="The same seed gives the same audio.")
 STEPS = typer.Option(None, help="Sampler steps (default: the model's).")
 SAMPLER = typer.Option(None, help="Sampler name (default: the model's); see `methods`.")
-STRATEGY = typer.Option("replace", help="How the known audio enters sampling: replace, "
+STRATEGY = typer.Option(None, help="How the known audio enters sampling (default: the "
+                        "model's own, its edit_strategy): replace, "
                         "repaint (RePaint, Lugmayr et al. 2022), repaint-fast (the fidelity "
                         "of RePaint at 200 steps for about 1/6 of its model calls; it runs "
                         f"its own sampler and {FAST_REPAINT_STEPS} steps unless given, more "
@@ -80,11 +81,12 @@ def _strategy_options(strategy: str, jump_length: int | None, resample: int | No
 def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
               choices: dict, settings: dict, rate: int | None = None,
               channels: int | None = None) -> None:
-    """Load the model, resolve its plan from ``choices`` (strategy, sampler, steps, strategy
-    options), run ``cadenza.tasks.<task>`` with the plan and ``settings`` on ``inputs`` at the
-    model's rate, and write the wav in the first input's format (or ``rate`` / ``channels``)
-    with its known samples as they were, and beside it a .json record holding the plan
-    verbatim, both formats and what was done to the new audio's level."""
+    """Load the model, resolve its plan from ``choices`` (sampler, steps and, for tasks with
+    known audio, strategy and strategy options: see :func:`_edit_choices`), run
+    ``cadenza.tasks.<task>`` with the plan and ``settings`` on ``inputs`` at the model's rate,
+    and write the wav in the first input's format (or ``rate`` / ``channels``) with its known
+    samples as they were, and beside it a .json record holding the plan verbatim, both formats
+    and what was done to the new audio's level."""
     import time
 
     from cadenza import runs
@@ -96,7 +98,12 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
     model = model_folder(model)
     started = time.perf_counter()
     pipeline = load(model)
-    plan = pipeline.plan(**choices)
+    if "strategy" in choices:
+        strategy = choices["strategy"] or pipeline.edit_strategy
+        plan = pipeline.edit_plan(strategy, choices["sampler"], choices["steps"],
+                                  **_strategy_options(strategy, **choices["options"]))
+    else:
+        plan = pipeline.plan(None, choices["sampler"], choices["steps"])
     runs.edit(task, pipeline, model, inputs, out, seed=seed, plan=plan, settings=settings,
               rate=rate, channels=channels, progress=True,
               load_seconds=time.perf_counter() - started)
@@ -104,11 +111,13 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
 
 
 def _edit_choices(strategy: str | None, sampler: str | None, steps: int | None,
-                  jump_length: int | None = None, resample: int | None = None,
-                  lambda_curve: str | None = None) -> dict:
-    options = {} if strategy is None else _strategy_options(strategy, jump_length, resample,
-                                                            lambda_curve)
-    return {"strategy": strategy, "sampler": sampler, "steps": steps, **options}
+                  jump_length: int | None, resample: int | None,
+                  lambda_curve: str | None) -> dict:
+    """A task with known audio's choices: ``strategy`` None is the model's own, and the
+    options are sorted out once it is known."""
+    return {"strategy": strategy, "sampler": sampler, "steps": steps,
+            "options": {"jump_length": jump_length, "resample": resample,
+                        "lambda_curve": lambda_curve}}
 
 
 @app.command()
@@ -188,7 +197,7 @@ def transfer(
 
     SDEdit (Meng et al. 2022): the recording is noised part-way (--strength) and the model
     redoes it."""
-    _run_edit("transfer", model, [audio], out, seed, _edit_choices(None, sampler, steps),
+    _run_edit("transfer", model, [audio], out, seed, {"sampler": sampler, "steps": steps},
               {"strength": strength},
               rate=rate, channels=channels)
 
@@ -207,6 +216,6 @@ def interpolate(
     """Blend two recordings through the model.
 
     Both are cropped to the shorter one, noised, mixed and denoised."""
-    _run_edit("interpolate", model, [a, b], out, seed, _edit_choices(None, sampler, steps),
+    _run_edit("interpolate", model, [a, b], out, seed, {"sampler": sampler, "steps": steps},
               {"ratio": ratio, "strength": strength, "mode": mode},
               rate=rate, channels=channels)
