@@ -19,7 +19,7 @@ from cadenza.networks import network
 from cadenza.objectives import objective
 from cadenza.oracle import GaussianOracle
 from cadenza.pipeline import Pipeline
-from cadenza.plan import Plan
+from cadenza.plan import EDIT_STRATEGY, Plan
 from cadenza.representations import representation
 from cadenza.sampling import sample
 from cadenza.schedules import cosine_grid, schedule
@@ -34,12 +34,13 @@ def oracle_data(count: int = 512) -> torch.Tensor:
     return oracle.sample(count, 1, generator=torch.Generator().manual_seed(1))
 
 
-def save_pipeline(net, objective_name: str, folder: Path, **options) -> Path:
+def save_pipeline(net, objective_name: str, folder: Path, edit_strategy: str = EDIT_STRATEGY,
+                  **options) -> Path:
     # As `cadenza train` would describe it: 64-sample crops of mono recordings at 8 kHz.
     describe = {"preset": {"data": {"crop_seconds": 64 / 8000, "channels": 1}}}
     return Pipeline(representation("waveform", sample_rate=8000), net, objective_name, options,
-                    SIGMA_DATA, defaults=Plan("ddim", 8, "cosine_grid"),
-                    describe=describe).save(folder)
+                    SIGMA_DATA, defaults=Plan("ddim", 8, "cosine_grid"), describe=describe,
+                    edit_strategy=edit_strategy).save(folder)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,9 @@ def teacher(tmp_path_factory) -> Path:
     trainer = Trainer(network("diffwave", **TINY_DIFFWAVE), objective("vcosine"), oracle_data(),
                       config, root / "run", progress=False)
     trainer.train()
-    return save_pipeline(trainer.ema_network(), "vcosine", root / "model")
+    # As if its editing strategy had been measured on it: its students' has not.
+    return save_pipeline(trainer.ema_network(), "vcosine", root / "model",
+                         edit_strategy="repaint")
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +149,8 @@ def test_a_round_halves_the_steps_and_the_student_does_in_one_what_the_teacher_d
 def test_the_student_folder_loads_and_samples_with_half_the_steps_by_default(teacher, distilled):
     student = cadenza.load(distilled / "model")
     assert student.defaults == Plan("ddim", 4, "cosine_grid")
+    assert cadenza.load(teacher).edit_strategy == "repaint"
+    assert student.edit_strategy == EDIT_STRATEGY  # chosen on the teacher, not on the student
     low, high = objective("vcosine").sigma_range
     assert torch.equal(student.sigmas(), cosine_grid(4, low, high))
     assert torch.equal(cadenza.load(teacher).sigmas()[::2], student.sigmas())

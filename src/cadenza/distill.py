@@ -64,7 +64,7 @@ from torch import Tensor, nn
 
 from cadenza.denoisers import as_column
 from cadenza.objectives import objective as build_objective
-from cadenza.plan import Plan
+from cadenza.plan import EDIT_STRATEGY, Plan
 from cadenza.schedules import cosine_grid
 from cadenza.trainer import TrainConfig, Trainer, read_log
 from cadenza.version import __version__
@@ -365,6 +365,8 @@ def distill(
             student = copy.copy(pipeline)
             student.network = trainer.ema_network().cpu()
             student.defaults = Plan(SAMPLER, steps, SCHEDULE)
+            # The teacher's strategy was chosen on the teacher; a new network starts from none.
+            student.edit_strategy = EDIT_STRATEGY
             student.sigma_range = (low, high)
             history = pipeline.describe.get("distillation", [])
             student.describe = {**pipeline.describe, "distillation": [*history, about]}
