@@ -21,7 +21,9 @@ its clipped samples are counted. The same scores for two references frame them: 
 real audio in place of the new audio (the **floor**: what a perfect edit would score) and audio
 from another held-out piece cut in at the same place (the **ceiling**: a seam nobody tried to
 hide). The new audio of extensions and outpaintings is also cut into 4 s clips and told apart
-from the real continuations by C2ST (``cadenza.metrics.c2st``; 0.5 = indistinguishable).
+from the real continuations by C2ST (``cadenza.metrics.c2st``; 0.5 = indistinguishable), and
+its silences are counted (``cadenza.metrics.continuity.silences``: 100 ms or more, 40 dB under
+its median level; per 20 s, the real continuations' beside them).
 
 Each edited piece's scores are kept in ``--cache`` as it finishes, so a stopped run goes on
 where it was when the same command runs again; ``--tasks`` and ``--shard I/N`` split the work
@@ -55,7 +57,7 @@ from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
-from cadenza.metrics.continuity import continuity, join_dips  # noqa: E402
+from cadenza.metrics.continuity import continuity, join_dips, silences  # noqa: E402
 from cadenza.pipeline import SHIPPED, load, model_folder  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -66,6 +68,10 @@ CLIP_SECONDS = 10.0
 GAP_START = 4.5
 OUTPAINT_SECONDS = 5.0
 STRATEGIES = ("replace", "repaint", "repaint-fast", "project")
+CONTINUITY = {"median_abs_loudness_jump_db": "loudness jump", "median_seam_flux_ratio": "seam flux",
+              "mean_chroma_cosine": "chroma", "key_agreement": "key",
+              "median_onset_rate_ratio": "onset rate"}
+"""The continuity measures a row is judged on against the floor and the ceiling."""
 C2ST_SECONDS = 4.0
 WINDOW = {"window_seconds": 5.0, "context_seconds": 4.0}  # extension's, as cadenza's default
 LOUDNESS_SECONDS = 3.0
@@ -146,6 +152,17 @@ def new_clips(result: np.ndarray, regions: list[tuple[float, float]]) -> list[np
     return [span[i: i + size] for i in range(0, len(span) - size + 1, size)]
 
 
+def silence_rate(pieces: list[list[np.ndarray]]) -> dict:
+    """Silences (``cadenza.metrics.continuity.silences``) per 20 s of the pieces' new audio,
+    each piece's clips joined back into the span they were cut from; empty without clips."""
+    spans = [np.concatenate(clips) for clips in pieces if clips]
+    seconds = sum(len(span) for span in spans) / RATE
+    if not seconds:
+        return {}
+    count = sum(len(silences(span[None], RATE)) for span in spans)
+    return {"silences_per_20s": count / seconds * 20}
+
+
 def save_piece(path: Path, scores: dict, clips: list[np.ndarray], seconds: float) -> None:
     """One piece's scores, new clips and time, written atomically: a stopped run loses at most
     the piece it was on, and the same command goes on from there."""
@@ -198,8 +215,10 @@ def measure(args: argparse.Namespace) -> dict:
             spliced[:, start:end] = other[:, start:end]
             floors.append(seam_scores(real, regions, joins))
             ceilings.append(seam_scores(spliced, regions, joins))
-            real_clips += new_clips(real, regions)
-        record["rows"][f"{task} | real audio (floor)"] = summary(floors)
+            real_clips.append(new_clips(real, regions))
+        record["rows"][f"{task} | real audio (floor)"] = {**summary(floors),
+                                                           **silence_rate(real_clips)}
+        real_clips = [clip for clips in real_clips for clip in clips]
         record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
         if args.tasks and task not in args.tasks:
             continue
@@ -232,7 +251,8 @@ def measure(args: argparse.Namespace) -> dict:
                     print(row_name, f"{len(done)} of {len(pieces)} pieces (rerun to go on)",
                           flush=True)
                     continue
-                row = summary([scores for scores, _, _ in done])
+                row = {**summary([scores for scores, _, _ in done]),
+                       **silence_rate([clips for _, clips, _ in done])}
                 made = [clip for _, clips, _ in done for clip in clips]
                 if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
                     two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
@@ -248,31 +268,58 @@ def measure(args: argparse.Namespace) -> dict:
     return record
 
 
+def nearer_the_floor(row: dict, floor: dict, ceiling: dict) -> int:
+    """How many of the continuity measures lie nearer the real piece's (floor) than the cut's
+    (ceiling); a tie (to 1e-6) counts for neither."""
+    return sum(round(abs(row[key] - floor[key]), 6) < round(abs(row[key] - ceiling[key]), 6)
+               for key in CONTINUITY)
+
+
+def own_strategies(names: set[str]) -> dict[str, str]:
+    """Each model's own editing strategy (``edit_strategy``): what an edit uses unless told."""
+    return {name: load(model_folder(name)).edit_strategy for name in names}
+
+
 def report(record: dict) -> str:
     settings = record["settings"]
     lines = [f"{settings['pieces']} held-out pieces, 16 kHz mono from {START_SECONDS:g} s in; "
-             f"{record['machine']}; {record['date']}.", "",
+             f"{record['machine']}; {record['date']}. \"nearer the floor\": how many of the "
+             f"five continuity measures ({', '.join(CONTINUITY.values())}) lie nearer the real "
+             "piece's than the cut's; \"(default)\": the model's own strategy; \"silences\": "
+             "stretches of 100 ms or more 40 dB under the new audio's median level.", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
-             "chroma cosine | key agrees | onset-rate ratio (median) | joins dipping | clipped | "
-             "C2ST | s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "chroma cosine | key agrees | onset-rate ratio (median) | nearer the floor | "
+             "joins dipping | silences / 20 s | clipped | C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
+    rows = record["rows"]
+    models = {name.split(" | ")[1].split(", ")[0] for name in rows if ", " in name}
+    own = own_strategies(models & set(SHIPPED))
 
     def position(name: str) -> tuple:
         task, what = name.split(" | ")
         return order.index(task), "(floor)" not in what, "(ceiling)" not in what, what
 
-    for name, row in sorted(record["rows"].items(), key=lambda item: position(item[0])):
+    for name, row in sorted(rows.items(), key=lambda item: position(item[0])):
         task, what = name.split(" | ")
         two = (f"{row['c2st']:.2f} [{row['c2st_low']:.2f}, {row['c2st_high']:.2f}]"
                if "c2st" in row else "-")
         dipping = row.get("joins_dipping", float("nan"))
         dipping = f"{dipping:.0%}" if np.isfinite(dipping) else "-"
+        quiet = f"{row['silences_per_20s']:.1f}" if "silences_per_20s" in row else "-"
+        nearer = "-"
+        if ", " in what:
+            model, strategy = what.split(", ")
+            what += " (default)" if own.get(model) == strategy else ""
+            floor = rows[f"{task} | real audio (floor)"]
+            ceiling = rows[f"{task} | another piece cut in (ceiling)"]
+            nearer = f"{nearer_the_floor(row, floor, ceiling)} of {len(CONTINUITY)}"
         lines.append(
             f"| {task} | {what} | {row['median_abs_loudness_jump_db']:.1f} | "
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
-            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | {dipping} | "
-            f"{row['clipped_samples']} | {two} | {row.get('seconds', '-')} |")
+            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | {nearer} | "
+            f"{dipping} | {quiet} | {row['clipped_samples']} | {two} | "
+            f"{row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -285,15 +332,16 @@ def draw(record: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     settings = record["settings"]
-    model, strategy = settings["models"][0], STRATEGIES[0]
+    model = settings["models"][0]
+    strategy = own_strategies({model})[model]
     panels = []
     for task, (_, _, regions, _) in edits(settings["extend_seconds"]).items():
         stem = f"editing_real-{model}-{task}-{strategy}".replace(" ", "_")
         real = RESULTS / f"editing_real-real-{task}.npy".replace(" ", "_")
         if (RESULTS / f"{stem}.npy").exists() and real.exists():
             panels.append((f"{task}: real", np.load(real), regions))
-            panels.append((f"{task}: {model}, {strategy}", np.load(RESULTS / f"{stem}.npy"),
-                           regions))
+            panels.append((f"{task}: {model}, {strategy} (its default)",
+                           np.load(RESULTS / f"{stem}.npy"), regions))
     figure, axes = plt.subplots(len(panels), 1, figsize=(10, 1.8 * len(panels)), squeeze=False)
     for axis, (title, wave, regions) in zip(axes[:, 0], panels, strict=True):
         power = np.abs(librosa.stft(wave[0], n_fft=1024, hop_length=256)) ** 2

@@ -179,7 +179,7 @@ def extend_chunks(
     *,
     window_seconds: float = 5.0,
     context_seconds: float = 4.0,
-    margin_seconds: float = 0.25,
+    margin_seconds: float = 0.5,
     keep_prompt: bool = True,
     crossfade_seconds: float = 0.05,
     seed: int = 0,

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from cadenza.metrics.continuity import continuity, estimate_key, join_dips, mean_chroma
+from cadenza.metrics.continuity import continuity, estimate_key, join_dips, mean_chroma, silences
 
 RATE = 22050
 PROGRESSION = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))  # I IV V I, semitones
@@ -58,3 +59,14 @@ def test_join_dips_finds_a_window_that_fades_before_each_join():
     assert clean["joins_dipping"] == 0 and abs(clean["join_dip_db"]) < 3
     assert holes["joins_dipping"] == 1 and holes["join_dip_db"] < -25
     assert np.isnan(join_dips(steady[None], rate, [], since=1.0)["joins_dipping"])
+
+
+def test_silences_are_the_long_stretches_far_under_the_median_level():
+    rate = 16000
+    wave = 0.1 * np.random.default_rng(0).standard_normal(4 * rate)
+    wave[rate: rate + rate // 4] = 0.0  # 250 ms of silence: found
+    wave[2 * rate: 2 * rate + rate // 20] = 0.0  # 50 ms: too short to count
+    wave[3 * rate: 3 * rate + rate // 5] *= 10 ** (-30 / 20)  # 200 ms 30 dB down: not silent
+    [(start, end)] = silences(wave[None], rate)
+    assert start == 1.0 and end == pytest.approx(1.25, abs=0.02)  # to the 20 ms block
+    assert silences(np.zeros((1, 10)), rate) == []

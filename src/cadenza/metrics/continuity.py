@@ -16,6 +16,7 @@ loudness, and no audible seam. ``continuity`` measures each, model-free:
 
 ``join_dips`` looks inside a continuation made window by window: does the level fall away
 just before each join (a window fading at its end), which a 3 s loudness at the seam misses?
+``silences`` lists where a continuation falls silent anywhere.
 """
 
 from __future__ import annotations
@@ -76,16 +77,22 @@ DIP_DB = 12.0
 DIP_SECONDS, DIP_BLOCK_SECONDS = 0.2, 0.02
 
 
+def block_levels(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The level of each whole ``DIP_BLOCK_SECONDS`` block of ``wave``, in dB."""
+    mono = as_mono(wave).astype(np.float64)
+    block = round(DIP_BLOCK_SECONDS * sample_rate)
+    blocks = len(mono) // block
+    power = (mono[: blocks * block].reshape(blocks, block) ** 2).mean(axis=1)
+    return 10 * np.log10(power + 1e-12)
+
+
 def join_dips(wave: np.ndarray, sample_rate: int, joins: list[float], since: float) -> dict:
     """Per join (seconds into ``wave``): the quietest 20 ms of the 200 ms before it, in dB
     against the median 20 ms level of ``wave`` from ``since`` on. Returns the median of those
     (``join_dip_db``, 0 for a join no quieter than usual) and the fraction of joins more than
     ``DIP_DB`` down (``joins_dipping``); NaN for no joins."""
-    mono = as_mono(wave).astype(np.float64)
-    block = round(DIP_BLOCK_SECONDS * sample_rate)
-    blocks = len(mono) // block
-    power = (mono[: blocks * block].reshape(blocks, block) ** 2).mean(axis=1)
-    levels = 10 * np.log10(power + 1e-12)
+    levels = block_levels(wave, sample_rate)
+    blocks = len(levels)
     median = np.median(levels[round(since / DIP_BLOCK_SECONDS):])
     reach = round(DIP_SECONDS / DIP_BLOCK_SECONDS)
     depths = [levels[max(0, end - reach): end].min() - median
@@ -94,6 +101,25 @@ def join_dips(wave: np.ndarray, sample_rate: int, joins: list[float], since: flo
         return {"join_dip_db": float("nan"), "joins_dipping": float("nan")}
     return {"join_dip_db": float(np.median(depths)),
             "joins_dipping": float(np.mean(np.array(depths) < -DIP_DB))}
+
+
+SILENCE_DB, SILENCE_SECONDS = 40.0, 0.1
+"""A stretch at least this long, this far under the median level, is a silence (the corpus's
+FluidSynth renders fall silent in their rests too)."""
+
+
+def silences(wave: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
+    """Each stretch ``(start, end)`` in seconds, at least ``SILENCE_SECONDS`` long, whose 20 ms
+    levels all lie more than ``SILENCE_DB`` under the median 20 ms level of ``wave`` (to the
+    20 ms blocks: a block half silent is not)."""
+    levels = block_levels(wave, sample_rate)
+    if not len(levels):
+        return []
+    quiet = np.concatenate([[False], levels < np.median(levels) - SILENCE_DB, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    shortest = round(SILENCE_SECONDS / DIP_BLOCK_SECONDS)
+    return [(float(start * DIP_BLOCK_SECONDS), float(end * DIP_BLOCK_SECONDS))
+            for start, end in zip(edges[::2], edges[1::2], strict=True) if end - start >= shortest]
 
 
 def level_db(wave: np.ndarray) -> float:
