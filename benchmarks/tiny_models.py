@@ -7,9 +7,11 @@ Each MODEL is a pipeline folder (``runs/RUN/model``) or a shipped model's name. 
 generates ``--clips`` clips of ``--seconds`` with its own default sampler, schedule and steps
 (what ``cadenza generate`` does), from one seed. The clips are resampled to 16 kHz (so an 8 kHz
 model is judged against full-band piano, and its missing top octave counts against it) and
-scored against the piano corpus's train split, next to three fixed rows: held-out real clips
+scored against the piano corpus's train split, next to four fixed rows: held-out real clips
 (the validation and test splits: the best case), the same clips sent through 8 kHz (what an
-8 kHz model's missing band costs) and white noise at the corpus's median level (the worst case
+8 kHz model's missing band costs), the same clips encoded and decoded by the shipped default
+(copy synthesis: the best its generated clips could score, its decoder being the only loss)
+and white noise at the corpus's median level (the worst case
 of a model that learnt only loudness).
 
 What "audible" means here: **flatness**, per clip the median over frames of the spectral
@@ -26,7 +28,8 @@ loudness (LUFS, pyloudnorm). A model with a stored loudness target generates at 
 ``cadenza generate`` does.
 
 And C2ST (``cadenza.metrics.c2st``): the held-out accuracy of a small log-mel CNN telling the
-row's clips from as many train clips, levelled, with its exact interval and cross-entropy in bits.
+row's clips from as many train clips, levelled, with its exact interval and cross-entropy in bits;
+and the same test reading 160 mel bands, fine enough to see what a 64-band decoder loses.
 
 Rows are cached in ``benchmarks/results/tiny_models.json`` (a row is measured again only when
 its model folder's weights change) and written as a table to ``tiny_models.md``.
@@ -58,12 +61,13 @@ from cadenza import __version__, tasks  # noqa: E402
 from cadenza.atomic import write_json, write_text  # noqa: E402
 from cadenza.evaluate import ClipSet, load_clips  # noqa: E402
 from cadenza.loudness import integrated_loudness  # noqa: E402
-from cadenza.metrics.c2st import c2st  # noqa: E402
+from cadenza.metrics.c2st import FINE_N_MELS, c2st  # noqa: E402
 from cadenza.pipeline import load, model_folder  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 RATE = 16000  # the reference's rate, as in the steps study and the metric floors
 BATCH = 8
+DECODED = "held-out through the default's decoder"
 FLATNESS_BAND_HZ = 4000
 
 
@@ -108,7 +112,21 @@ def generate(model: str, clips: int, seconds: float, seed: int) -> tuple[np.ndar
     return generated.astype(np.float32), facts
 
 
-def fingerprint(model: str) -> str:
+@torch.no_grad()
+def through_decoder(clips: np.ndarray, model: Path) -> np.ndarray:
+    """Copy synthesis: ``clips`` (16 kHz) encoded by the model's representation and decoded by
+    its decoder, nothing generated: the best its generated clips could score."""
+    pipeline = load(model)
+    waves = [soxr.resample(clip, RATE, pipeline.sample_rate) for clip in clips]
+    out = []
+    for wave in waves:
+        x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))[None, None]
+        decoded = pipeline.decode(pipeline.representation.encode(x), x.shape[-1])[0, 0].numpy()
+        out.append(soxr.resample(decoded, pipeline.sample_rate, RATE)[: clips.shape[-1]])
+    return np.stack(out).astype(np.float32)
+
+
+def fingerprint(model: str | Path) -> str:
     """What the row was measured on: a hash of the model folder's weights."""
     path = model_folder(model)
     digest = hashlib.sha256()
@@ -150,9 +168,12 @@ def measure(args: argparse.Namespace) -> None:
         if not scorers:
             scorers.append(Scorer(reference, args.seed))
         two = c2st(c2st_reference, clips, RATE, seed=args.seed)
+        fine = c2st(c2st_reference, clips, RATE, seed=args.seed, n_mels=FINE_N_MELS)
         record["rows"][name] = {**facts, **audibility(clips), **scorers[0](clips),
                                 "c2st": two.accuracy, "c2st_low": two.ci_low,
-                                "c2st_high": two.ci_high, "c2st_log_loss_bits": two.log_loss_bits}
+                                "c2st_high": two.ci_high, "c2st_log_loss_bits": two.log_loss_bits,
+                                "c2st_fine": fine.accuracy, "c2st_fine_low": fine.ci_low,
+                                "c2st_fine_high": fine.ci_high}
         save()
         row = record["rows"][name]
         print(f"{name}: C2ST {row['c2st']:.3f}, flatness {row['flatness']:.3g}, "
@@ -167,6 +188,10 @@ def measure(args: argparse.Namespace) -> None:
         narrow = np.stack([soxr.resample(soxr.resample(clip, RATE, 8000), 8000, RATE)
                            for clip in _held_out(corpus, args)])
         score("held-out through 8 kHz", narrow.astype(np.float32), {"kind": "fixed"})
+    default = model_folder(None)
+    if record["rows"].get(DECODED, {}).get("weights") != fingerprint(default):
+        score(DECODED, through_decoder(_held_out(corpus, args), default),
+              {"kind": "fixed", "model": str(default), "weights": fingerprint(default)})
     if "white noise" not in record["rows"]:
         level = float(np.median(rms(reference.clips)))
         noise = rng.standard_normal((args.clips, round(args.seconds * RATE))) * level
@@ -229,9 +254,9 @@ def report(record: dict) -> None:
     lines = [f"{settings['clips']} clips of {settings['seconds']} s per row at 16 kHz, seed "
              f"{settings['seed']}, against {settings['corpus']}/train; {record['machine']}; "
              f"{record['updated']}.", "",
-             "| row | sampler | C2ST [95% CI] (bits) | flatness [quartiles] "
+             "| row | sampler | C2ST [95% CI] (bits) | C2ST, 160 bands | flatness [quartiles] "
              "| FAD mel_stats [95% CI] | FAD levelled | PKID | PIS | RMS dB | LUFS |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in sorted(record["rows"].items(),
                             key=lambda item: (item[1]["kind"] != "fixed", item[0])):
         sampler = ("-" if row["kind"] == "fixed" else
@@ -239,8 +264,10 @@ def report(record: dict) -> None:
                    f"({row['sample_rate'] // 1000} kHz)")
         two = ("-" if "c2st" not in row else f"{row['c2st']:.2f} [{row['c2st_low']:.2f}, "
                f"{row['c2st_high']:.2f}] ({row['c2st_log_loss_bits']:.2f})")
+        fine = ("-" if "c2st_fine" not in row else f"{row['c2st_fine']:.2f} "
+                f"[{row['c2st_fine_low']:.2f}, {row['c2st_fine_high']:.2f}]")
         lines.append(
-            f"| {name} | {sampler} | {two} | {_f(row['flatness'], 2)} "
+            f"| {name} | {sampler} | {two} | {fine} | {_f(row['flatness'], 2)} "
             f"[{_f(row['flatness_quartiles'][0], 2)}, {_f(row['flatness_quartiles'][1], 2)}] | "
             f"{_f(row['fad'])} [{_f(row['fad_low'])}, "
             f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cadenza.metrics.c2st import c2st, level
+from cadenza.metrics.c2st import FINE_N_MELS, N_MELS, c2st, level
 
 RATE = 8000
 
@@ -19,17 +19,18 @@ def tones(count: int, seed: int, seconds: float = 2.0) -> np.ndarray:
     return 0.1 * np.stack(clips).astype(np.float32)
 
 
-def test_the_same_kind_of_audio_is_not_told_apart():
-    result = c2st(tones(24, seed=0), tones(24, seed=1), RATE, steps=100)
-    print(result)
+@pytest.mark.parametrize("n_mels", [N_MELS, FINE_N_MELS])
+def test_the_same_kind_of_audio_is_not_told_apart(n_mels):
+    result = c2st(tones(24, seed=0), tones(24, seed=1), RATE, steps=100, n_mels=n_mels)
     assert result.clips == 48
     assert result.ci_low <= 0.5 <= result.ci_high
     assert result.ci_low <= result.accuracy <= result.ci_high
 
 
-def test_noise_is_told_apart_from_tones():
+@pytest.mark.parametrize("n_mels", [N_MELS, FINE_N_MELS])
+def test_noise_is_told_apart_from_tones(n_mels):
     noise = 0.05 * np.random.default_rng(2).standard_normal((24, 2 * RATE)).astype(np.float32)
-    result = c2st(tones(24, seed=0), noise, RATE, steps=100)
+    result = c2st(tones(24, seed=0), noise, RATE, steps=100, n_mels=n_mels)
     assert result.accuracy > 0.9 and result.ci_low > 0.5
     assert result.log_loss_bits < 0.5
 
@@ -44,3 +45,4 @@ def test_levelled_ignores_loudness_and_absolute_does_not():
 def test_too_few_clips_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 4 clips"):
         c2st(tones(3, seed=0), tones(10, seed=1), RATE)
+

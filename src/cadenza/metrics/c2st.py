@@ -13,6 +13,10 @@ Clips are split, not patches: the patches of one clip are never on both sides, o
 would measure how well the network remembers a clip. A clip is judged by the mean logit over its
 one-second patches.
 
+The classifier reads 64 mel bands, about the resolution of the 64-band mel models it judges;
+copy synthesis through such a model's decoder loses detail below that resolution, which only a
+finer reading (``n_mels=FINE_N_MELS``, through a longer window) tells apart.
+
 ``levelled`` (the default) brings every clip of both sets to the same RMS first, so that the
 test judges what is played and how it sounds, not how loud: a set that is merely too quiet is
 otherwise told apart every time (measured: real piano 20 dB down, accuracy 1.0), which hides
@@ -22,6 +26,7 @@ the absolute level too.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import librosa
@@ -32,6 +37,10 @@ from torch import nn
 from torch.nn import functional
 
 N_MELS = 64
+FINE_N_MELS = 160
+"""Mel bands of the classifier's input: ``N_MELS`` by default, about the resolution of the
+64-band mel models, so it judges what they generate; a decoder's losses lie below that
+resolution, where only a finer one (``n_mels=FINE_N_MELS``) sees them."""
 PATCH_SECONDS = 1.0
 
 
@@ -60,13 +69,15 @@ def level(clips: np.ndarray) -> np.ndarray:
     return (clips * (LEVEL_RMS / np.maximum(rms, 1e-8))).astype(np.float32)
 
 
-def log_mel_patches(clips: np.ndarray, sample_rate: int) -> torch.Tensor:
-    """``(n, samples)`` -> ``(n, patches, 1, N_MELS, frames)``: dB log-mel cut into 1 s patches."""
+def log_mel_patches(clips: np.ndarray, sample_rate: int, n_mels: int = N_MELS) -> torch.Tensor:
+    """``(n, samples)`` -> ``(n, patches, 1, n_mels, frames)``: dB log-mel cut into 1 s patches."""
     hop = max(1, round(sample_rate / 64))  # 64 frames a second at any rate
-    n_fft = 4 * hop
+    # Finer bands read a longer window (finer FFT bins), or they would only share out the
+    # same bins between more bands.
+    n_fft = 4 * hop * math.ceil(n_mels / N_MELS)
     mel = librosa.feature.melspectrogram(
         y=clips.astype(np.float32), sr=sample_rate, n_fft=n_fft, hop_length=hop,
-        n_mels=N_MELS, fmin=30.0, fmax=min(8000.0, sample_rate / 2), power=2.0)
+        n_mels=n_mels, fmin=30.0, fmax=min(8000.0, sample_rate / 2), power=2.0)
     db = 10 * np.log10(np.maximum(mel, 1e-10))  # absolute: no per-clip reference level
     frames = round(PATCH_SECONDS * 64)
     count = db.shape[-1] // frames
@@ -120,6 +131,7 @@ def c2st(
     seed: int = 0,
     steps: int = 300,
     levelled: bool = True,
+    n_mels: int = N_MELS,
 ) -> C2STResult:
     """Two-fold C2ST accuracy of telling ``generated`` ``(n, samples)`` from ``reference``.
 
@@ -134,7 +146,7 @@ def c2st(
     sets = [x[np.sort(rng.permutation(len(x))[:count])] for x in (reference, generated)]
     if levelled:
         sets = [level(x) for x in sets]
-    patches = [log_mel_patches(x, sample_rate) for x in sets]
+    patches = [log_mel_patches(x, sample_rate, n_mels) for x in sets]
     halves = [rng.permutation(count) % 2 for _ in sets]  # fold of each clip, balanced
     correct = 0
     judged = 0
