@@ -13,11 +13,13 @@ remedy on and off:
   is :class:`cadenza.networks.common.PaddedAsTrained` (the pipeline's default); "as it comes"
   feeds the network the canvas as it is.
 - **extend**: ``--prompts`` held-out pieces (the corpus's validation and test splits, 5 s from
-  10 s in) extended by 10 s in 5 s windows with 4 s of context (a join every second), each
+  10 s in) extended by 10 s in 5 s windows with 4 s of context (a join every second), with
+  the model's own editing strategy, each
   with two seeds; per join the quietest 20 ms of the 200 ms before it against the
   continuation's median level (``cadenza.metrics.continuity.join_dips``): the share of joins
-  more than 12 dB down, and the median depth, for the four combinations of padding and of
-  ``margin_seconds`` (0: the window's end is kept; 0.25, the default: sampled and dropped).
+  more than 12 dB down, and the median depth, for each combination of padding and
+  ``margin_seconds`` (0: the window's end is kept; 0.25 or 0.5, the default: sampled and
+  dropped).
   The same measure on the pieces' real continuations is the floor.
 
 Writes ``benchmarks/results/NAME.json``, ``NAME.md`` and ``NAME.png`` (the median 50 ms level
@@ -50,6 +52,7 @@ EDGE_SECONDS = 0.3
 LENGTHS = (4.0, 5.0, 5.056, 5.088, 5.104, 6.0)  # padding 5 (trained), 7, 3, 1, 0, 0 frames
 PROMPT_SECONDS, EXTEND_SECONDS = 5.0, 10.0
 ENVELOPE_SECONDS = 0.05
+MARGINS = (0.5, 0.25, 0.0)  # extend's default first
 
 
 def default_model(padded: bool) -> Pipeline:
@@ -99,7 +102,7 @@ def extension_joins(corpus: Path, prompts: int) -> tuple[list[dict], dict]:
     rows.append({"row": "real continuation (floor)", **summarise(real)})
     for padded in (True, False):
         model = default_model(padded)
-        for margin in (0.25, 0.0):
+        for margin in MARGINS:
             scores = []
             for index, piece in enumerate(pieces):
                 prompt = torch.from_numpy(piece[:, : round(PROMPT_SECONDS * rate)])
@@ -151,7 +154,7 @@ def draw(envelopes: dict, levels: dict, path: Path) -> None:
     top.set_ylabel("dB")
     top.legend(fontsize=8)
     for (padded, margin), curve in levels.items():
-        if (padded, margin) in ((True, 0.25), (False, 0.0)):
+        if (padded, margin) in ((True, MARGINS[0]), (False, 0.0)):
             bottom.plot(np.arange(len(curve)) * ENVELOPE_SECONDS, curve,
                         label=f"{'padded as trained' if padded else 'as it comes'}, "
                               f"margin {margin:g} s")
