@@ -152,7 +152,8 @@ def seams(task: str, record: dict[str, Any]) -> list[float]:
 def metrics_rows(metrics: dict[str, Any]) -> list[list[str]]:
     """``cadenza eval``'s metrics as table rows: metric, value, interval or spread, note."""
     rows = []
-    for key in ("fad", "fad_infinity", "kid", "c2st", "pis", "iis", "pkid", "ikid"):
+    for key in ("fad", "fad_infinity", "kid", "c2st", "c2st_fine", "pis", "iis", "pkid",
+                "ikid"):
         value = metrics.get(key)
         if not isinstance(value, dict):
             continue

@@ -4,7 +4,9 @@
 
 - C2ST (a classifier two-sample test, ``cadenza.metrics.c2st``): the held-out accuracy of a
   small log-mel CNN telling generated from reference clips, levelled to one RMS, with its
-  exact binomial interval (0.5 = indistinguishable); the sharpest of these measures;
+  exact binomial interval (0.5 = indistinguishable); the sharpest of these measures; and the
+  same test reading 160 mel bands (``c2st_fine``), which also hears what a 64-band mel model's
+  decoder invents below its resolution;
 - FAD with a bootstrap 95% interval, and FAD-∞ (the 1/n extrapolation), on the chosen
   embedder's clip embeddings;
 - KID (unbiased MMD², inverse multi-quadratic kernel) over random subsets;
@@ -43,7 +45,7 @@ import numpy as np
 from cadenza.clips import ClipSet, clip_batches
 from cadenza.metrics import embedders as embedder_registry
 from cadenza.metrics.bandwidth import bandwidth
-from cadenza.metrics.c2st import c2st
+from cadenza.metrics.c2st import FINE_N_MELS, c2st
 from cadenza.metrics.copies import CopyReport, detect_copies
 from cadenza.metrics.frechet import (
     FadInfinity,
@@ -353,8 +355,10 @@ def measure(
     features = ks_features(generated.clips, reference.clips, rate, pitch_method="yin")
     samples = ks_samples(generated.clips, reference.clips, seed=seed)
     nearest = _nearest(a, b)
-    two_sample = (c2st(reference.clips, generated.clips, rate, seed=seed)
-                  if min(len(generated), len(reference)) >= C2ST_MIN_CLIPS else None)
+    enough = min(len(generated), len(reference)) >= C2ST_MIN_CLIPS
+    two_sample, fine = ((c2st(reference.clips, generated.clips, rate, seed=seed),
+                         c2st(reference.clips, generated.clips, rate, seed=seed,
+                              n_mels=FINE_N_MELS)) if enough else (None, None))
 
     metrics: dict = {
         "warnings": warnings,
@@ -363,6 +367,8 @@ def measure(
         "fad_infinity": _fad_infinity_entry(fad_fit, 5),
         "kid": kid_entry(a, b, kid_subsets, kid_subset_size, seed),
         "c2st": two_sample.as_dict() if two_sample else too_few(
+            C2ST_MIN_CLIPS, generated=len(generated), reference=len(reference)),
+        "c2st_fine": fine.as_dict() if fine else too_few(
             C2ST_MIN_CLIPS, generated=len(generated), reference=len(reference)),
         "ks": {**{name: _finite(value.statistic) for name, value in features.items()},
                "samples": _finite(samples.statistic)},

@@ -82,6 +82,10 @@ def eval_lines(result: dict, classifiers: bool = True) -> list[str]:
     lines.append(f"C2ST n/a ({two['unavailable']})" if "unavailable" in two else
                  f"C2ST accuracy {two['accuracy']:.3f} (95% CI {two['ci_low']:.3f} to "
                  f"{two['ci_high']:.3f}, {two['clips']} clips; 0.5 = indistinguishable)")
+    fine = result.get("c2st_fine")
+    if fine and "unavailable" not in fine:
+        lines.append(f"  at 160 mel bands {fine['accuracy']:.3f} (95% CI {fine['ci_low']:.3f} "
+                     f"to {fine['ci_high']:.3f}; also hears a 64-band mel decoder's detail)")
     lines.append(f"FAD {fad['value']:.4g} (95% CI {fad['ci_low']:.4g} to {fad['ci_high']:.4g})")
     if "caveat" in fad:
         lines.append(f"  caveat: {fad['caveat']}")
