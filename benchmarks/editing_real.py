@@ -73,7 +73,8 @@ CONTINUITY = {"median_abs_loudness_jump_db": "loudness jump", "median_seam_flux_
               "median_onset_rate_ratio": "onset rate"}
 """The continuity measures a row is judged on against the floor and the ceiling."""
 C2ST_SECONDS = 4.0
-WINDOW = {"window_seconds": 5.0, "context_seconds": 4.0}  # extension's, as cadenza's default
+WINDOW = {"window_seconds": tasks.EXTEND_WINDOW_SECONDS,
+          "context_seconds": tasks.EXTEND_CONTEXT_SECONDS}  # cadenza's defaults
 LOUDNESS_SECONDS = 3.0
 """Loudness either side of a seam over 3 s, EBU R 128's short-term window: over the default
 0.5 s a note struck just after the seam reads as a jump even in the real piece."""

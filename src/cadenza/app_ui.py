@@ -11,6 +11,7 @@ import gradio as gr
 from cadenza.app_studio import DEFAULT, KEEP_SECONDS, Studio
 from cadenza.plan import STRATEGIES
 from cadenza.sampling import METHODS
+from cadenza.tasks import EXTEND_CONTEXT_SECONDS, EXTEND_WINDOW_SECONDS
 
 WORK = "model-work"
 """One concurrency group for every task: Gradio's queue runs them ``concurrency`` at a time
@@ -102,8 +103,10 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     prompt = gr.Audio(sources=["upload", "microphone"], label="prompt", **UPLOAD)
                     seconds = gr.Number(10.0, label="seconds to add", minimum=0.1)
                     with gr.Row():
-                        window = gr.Number(5.0, label="window (s)", minimum=0.1)
-                        context = gr.Number(4.0, label="context (s)", minimum=0.05)
+                        window = gr.Number(EXTEND_WINDOW_SECONDS, label="window (s)",
+                                           minimum=0.1)
+                        context = gr.Number(EXTEND_CONTEXT_SECONDS, label="context (s)",
+                                            minimum=0.05)
                     with gr.Row():
                         regenerate = gr.Checkbox(False, label="regenerate the context "
                                                  "(crossfaded) instead of keeping it")

@@ -294,8 +294,9 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
             scores = continuity(wave[:, :seam], wave[:, seam:], rate, seam_seconds=3.0)
             scores["loudness_prompt_lufs"] = integrated_loudness(wave[:, :seam], rate)
             scores["loudness_continuation_lufs"] = integrated_loudness(wave[:, seam:], rate)
-            # Windows of 5 s with 4 s of context (extend's defaults): a join every second.
-            joins = [float(t) for t in range(int(prompt_seconds) + 1, int(extend_to))]
+            # extend's default windows: a join every stride from the seam on.
+            stride = tasks.EXTEND_WINDOW_SECONDS - tasks.EXTEND_CONTEXT_SECONDS
+            joins = [float(t) for t in np.arange(prompt_seconds + stride, extend_to, stride)]
             scores.update(join_dips(wave, rate, joins, since=prompt_seconds))
             record["continuity"] = scores
             report.heading(f"Does the extension carry on its prompt? (seam at "

@@ -110,6 +110,14 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
     return torch.stack(matched)
 
 
+EXTEND_WINDOW_SECONDS, EXTEND_CONTEXT_SECONDS = 5.0, 4.0
+"""An extension's windows and the known audio that opens each (seed 003's layout): a join a
+second."""
+EXTEND_MARGIN_SECONDS = 0.5
+"""How far past what it keeps each extension window is sampled: the end of a sampled canvas
+comes out quieter (benchmarks/RESULTS.md, "Extension windows sampled 0.5 s past")."""
+
+
 @torch.no_grad()
 def inpaint(model: Model, audio: Tensor, gaps: list[tuple[float, float]], *, seed: int = 0,
             plan: Plan | None = None, strategy: str | None = None, progress: Progress = False,
@@ -177,9 +185,9 @@ def extend_chunks(
     prompt: Tensor,
     seconds: float,
     *,
-    window_seconds: float = 5.0,
-    context_seconds: float = 4.0,
-    margin_seconds: float = 0.5,
+    window_seconds: float = EXTEND_WINDOW_SECONDS,
+    context_seconds: float = EXTEND_CONTEXT_SECONDS,
+    margin_seconds: float = EXTEND_MARGIN_SECONDS,
     keep_prompt: bool = True,
     crossfade_seconds: float = 0.05,
     seed: int = 0,

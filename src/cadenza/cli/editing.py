@@ -9,6 +9,7 @@ import typer
 from cadenza import runs
 from cadenza.cli.app import app
 from cadenza.plan import FAST_REPAINT_STEPS, STRATEGIES
+from cadenza.tasks import EXTEND_CONTEXT_SECONDS, EXTEND_WINDOW_SECONDS
 
 
 @app.command()
@@ -125,8 +126,9 @@ def extend(
     prompt: Path = typer.Argument(..., help="Audio to continue."),
     seconds: float = typer.Option(..., help="Seconds of new audio to add."),
     out: Path = typer.Option(..., help="The wav to write (streamed; a .json goes beside it)."),
-    window: float = typer.Option(5.0, help="Seconds sampled per pass."),
-    context: float = typer.Option(4.0, help="Seconds of each window that are known audio."),
+    window: float = typer.Option(EXTEND_WINDOW_SECONDS, help="Seconds sampled per pass."),
+    context: float = typer.Option(EXTEND_CONTEXT_SECONDS,
+                                  help="Seconds of each window that are known audio."),
     regenerate_context: bool = typer.Option(
         False, help="Each pass rewrites the last context seconds, crossfaded in (as Wang and "
                     "Kang's pseudo-autoregressive piano synthesis did) instead of keeping "
