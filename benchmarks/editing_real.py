@@ -2,7 +2,8 @@
 
     python benchmarks/editing_real.py --corpus CORPUS [--pieces 10] [--models NAME ...]
         [--strategies replace repaint repaint-fast project] [--extend-seconds 20]
-        [--tasks TASK ...] [--shard I/N] [--cache DIR] [--record NAME] [--merge NAME ...]
+        [--window 5 --context 4] [--tasks TASK ...] [--shard I/N] [--cache DIR]
+        [--record NAME] [--merge NAME ...]
 
 On held-out pieces of the corpus (its validation and test splits, never trained on), 16 kHz
 mono from 10 s into each piece, every shipped model edits with every strategy:
@@ -94,14 +95,14 @@ def held_out(corpus: Path, count: int, seconds: float) -> list[tuple[str, np.nda
     return pieces
 
 
-def edits(extend_seconds: float) -> dict:
+def edits(extend_seconds: float, window: dict = WINDOW) -> dict:
     """Each edit: (its input cut from a 16 kHz piece, the task, the new regions in seconds,
-    the result's length in seconds)."""
+    the result's length in seconds); extensions in ``window``'s windows."""
     prompt = round(PROMPT_SECONDS * RATE)
     clip = round(CLIP_SECONDS * RATE)
     return {
         "extend": (lambda w: w[:, :prompt],
-                   lambda model, x, **kw: tasks.extend(model, x, extend_seconds, **WINDOW, **kw),
+                   lambda model, x, **kw: tasks.extend(model, x, extend_seconds, **window, **kw),
                    [(PROMPT_SECONDS, PROMPT_SECONDS + extend_seconds)],
                    PROMPT_SECONDS + extend_seconds),
         "inpaint 1 s": (lambda w: w[:, :clip],
@@ -119,11 +120,11 @@ def edits(extend_seconds: float) -> dict:
     }
 
 
-def window_joins(task: str, extend_seconds: float) -> list[float]:
+def window_joins(task: str, extend_seconds: float, window: dict = WINDOW) -> list[float]:
     """Where an extension's windows meet (each adds window - context seconds); none elsewhere."""
     if task != "extend":
         return []
-    step = WINDOW["window_seconds"] - WINDOW["context_seconds"]
+    step = window["window_seconds"] - window["context_seconds"]
     return [PROMPT_SECONDS + added for added in np.arange(step, extend_seconds, step)]
 
 
@@ -206,9 +207,11 @@ def measure(args: argparse.Namespace) -> dict:
         f"cadenza {__version__}"), "date": datetime.date.today().isoformat()}
     torch.set_num_threads(1)
     shard, shards = (int(part) for part in args.shard.split("/"))
-    for task, (cut, run, regions, total) in edits(args.extend_seconds).items():
+    window = {"window_seconds": args.window, "context_seconds": args.context}
+    other_windows = window != WINDOW  # cached apart; the pictured first piece stays the default's
+    for task, (cut, run, regions, total) in edits(args.extend_seconds, window).items():
         floors, ceilings, real_clips = [], [], []
-        joins = window_joins(task, args.extend_seconds)
+        joins = window_joins(task, args.extend_seconds, window)
         for (_, wave), (_, other) in zip(pieces, others, strict=True):
             real = wave[:, : round(total * RATE)]
             start, end = (round(t * RATE) for t in regions[0])
@@ -227,7 +230,9 @@ def measure(args: argparse.Namespace) -> dict:
             model = None
             for strategy in args.strategies:
                 row_name = f"{task} | {name}, {strategy}"
-                cached = Path(args.cache) / f"{name}-{task}-{strategy}".replace(" ", "_")
+                cached = Path(args.cache) / (f"{name}-{task}-{strategy}".replace(" ", "_") + (
+                    f"-window{args.window:g}-context{args.context:g}"
+                    if other_windows and task == "extend" else ""))
                 for index, (_, wave) in enumerate(pieces):
                     if index % shards != shard or (cached / f"{index}.npz").exists():
                         continue
@@ -241,7 +246,7 @@ def measure(args: argparse.Namespace) -> dict:
                     result = run(model, x, seed=index, strategy=strategy).numpy()
                     if model.sample_rate != RATE:
                         result = audio.resample(result, model.sample_rate, RATE)
-                    if index == 0:
+                    if index == 0 and not (other_windows and task == "extend"):
                         np.save(RESULTS / f"editing_real-{name}-{task}-{strategy}.npy".replace(
                             " ", "_"), result)
                     save_piece(cached / f"{index}.npz", seam_scores(result, regions, joins),
@@ -368,6 +373,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument("--extend-seconds", type=float, default=20.0)
+    parser.add_argument("--window", type=float, default=WINDOW["window_seconds"],
+                        help="extension's window, seconds (default: cadenza's)")
+    parser.add_argument("--context", type=float, default=WINDOW["context_seconds"],
+                        help="known seconds that open each extension window (cadenza's)")
     parser.add_argument("--tasks", nargs="+", choices=list(edits(20.0)), metavar="TASK",
                         help="only these edits (extend, 'inpaint 1 s', 'inpaint 2 s', outpaint)")
     parser.add_argument("--shard", default="0/1", metavar="I/N",
