@@ -58,7 +58,7 @@ from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
-from cadenza.metrics.continuity import continuity, join_dips, silences  # noqa: E402
+from cadenza.metrics.continuity import continuity, join_dips, onset_rate, silences  # noqa: E402
 from cadenza.pipeline import SHIPPED, load, model_folder  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -165,6 +165,16 @@ def silence_rate(pieces: list[list[np.ndarray]]) -> dict:
     return {"silences_per_20s": count / seconds * 20}
 
 
+def pace_by_clip(pieces: list[list[np.ndarray]]) -> dict:
+    """Onsets per second of the new audio's successive clips, averaged over the pieces: does an
+    extension get busier as it goes on? Empty without clips."""
+    lengths = {len(clips) for clips in pieces}
+    if not pieces or 0 in lengths or len(lengths) > 1:
+        return {}
+    rates = [[onset_rate(clip, RATE) for clip in clips] for clips in pieces]
+    return {"onsets_per_second_by_clip": [round(float(r), 3) for r in np.mean(rates, axis=0)]}
+
+
 def save_piece(path: Path, scores: dict, clips: list[np.ndarray], seconds: float) -> None:
     """One piece's scores, new clips and time, written atomically: a stopped run loses at most
     the piece it was on, and the same command goes on from there."""
@@ -220,8 +230,8 @@ def measure(args: argparse.Namespace) -> dict:
             floors.append(seam_scores(real, regions, joins))
             ceilings.append(seam_scores(spliced, regions, joins))
             real_clips.append(new_clips(real, regions))
-        record["rows"][f"{task} | real audio (floor)"] = {**summary(floors),
-                                                           **silence_rate(real_clips)}
+        record["rows"][f"{task} | real audio (floor)"] = {
+            **summary(floors), **silence_rate(real_clips), **pace_by_clip(real_clips)}
         real_clips = [clip for clips in real_clips for clip in clips]
         record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
         if args.tasks and task not in args.tasks:
@@ -257,8 +267,9 @@ def measure(args: argparse.Namespace) -> dict:
                     print(row_name, f"{len(done)} of {len(pieces)} pieces (rerun to go on)",
                           flush=True)
                     continue
+                made_by_piece = [clips for _, clips, _ in done]
                 row = {**summary([scores for scores, _, _ in done]),
-                       **silence_rate([clips for _, clips, _ in done])}
+                       **silence_rate(made_by_piece), **pace_by_clip(made_by_piece)}
                 made = [clip for _, clips, _ in done for clip in clips]
                 if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
                     two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
