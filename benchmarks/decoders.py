@@ -1,7 +1,7 @@
 """What does a listener lose before any diffusion? Copy synthesis through every decoder.
 
     python benchmarks/decoders.py --corpus corpus/piano [--clips 16] [--vocos RUN_OR_FOLDER ...]
-        [--record decoders]
+        [--c2st] [--record decoders]
 
 Held-out real piano (the corpus's validation and test splits, which no shipped network was
 trained on) is encoded by a representation and decoded straight back: the error is what the
@@ -17,6 +17,10 @@ Scores, per clip, then mean and quartiles over clips:
 - ``flatness``: the median over clips of ``tiny_models.flatness`` (spectral flatness below
   4 kHz, the generated-music tables' measure), beside the original clips' own: a decoder that
   fills the floor between partials raises it, which the two distances above barely see.
+- ``c2st`` (with ``--c2st``): a classifier two-sample test reading 160 mel bands
+  (``cadenza.metrics.c2st``, ``n_mels=FINE_N_MELS``) telling the decoded clips from as many
+  clips of the corpus's train split (4 s, seeded): 0.5 for the originals, and what a listener's
+  ear for detail finer than the mel's would notice. Needs ``--clips`` of 32 or more to say much.
 
 Rows: every decode path cadenza has for its mel representation (fast Griffin-Lim at two
 iteration counts, the shipped default model's own decoder, each Vocos given), the same at 128
@@ -54,6 +58,8 @@ from cadenza.atomic import write_json  # noqa: E402
 from cadenza.checkpoint import load_tensors, read_json  # noqa: E402
 from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
+from cadenza.evaluate import load_clips  # noqa: E402
+from cadenza.metrics.c2st import FINE_N_MELS, c2st  # noqa: E402
 from cadenza.networks import network  # noqa: E402
 from cadenza.pipeline import load, load_vocoder, model_folder  # noqa: E402
 from cadenza.representations import representation  # noqa: E402
@@ -86,6 +92,13 @@ def held_out_clips(corpus: Path, count: int) -> tuple[torch.Tensor, list[str]]:
         if len(clips) == count:
             break
     return torch.stack(clips).float(), names
+
+
+def train_clips(corpus: Path, count: int) -> np.ndarray:
+    """``count`` 4 s clips of the corpus's train split at 16 kHz, drawn with a fixed seed: what
+    the decoded clips are told apart from."""
+    clips = load_clips(corpus / "train", RATE, SECONDS, name="train", progress=False).clips
+    return clips[np.sort(np.random.default_rng(0).permutation(len(clips))[:count])]
 
 
 def vocos_from(path: Path) -> torch.nn.Module:
@@ -246,6 +259,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--vocos", type=Path, nargs="*", default=[],
                         help="Vocos folders or training runs (latest checkpoint's EMA)")
+    parser.add_argument("--c2st", action="store_true",
+                        help="also C2ST at 160 mel bands against the train split's clips")
     parser.add_argument("--record", default="decoders",
                         help="results/NAME.json and NAME.png")
     parser.add_argument("--draw", nargs="*", default=None,
@@ -256,6 +271,7 @@ def main() -> None:
     clips, names = held_out_clips(args.corpus, args.clips)
     decoders = {"original (no decoding)": lambda wave: wave,
                 **mel_decoders(clips, args.vocos), **other_decoders(clips)}
+    reference = train_clips(args.corpus, len(clips)) if args.c2st else None
     rows, outputs = [], {}
     for label, decode in decoders.items():
         started = time.perf_counter()
@@ -264,9 +280,15 @@ def main() -> None:
         outputs[label] = decoded[0]
         rows.append({"decoder": label, **score(decoded, clips),
                      "seconds_per_audio_second": seconds / (len(clips) * SECONDS)})
+        if reference is not None:
+            two = c2st(reference, decoded[:, 0].numpy(), RATE, seed=0, n_mels=FINE_N_MELS)
+            rows[-1]["c2st"] = {"accuracy": two.accuracy, "ci_low": two.ci_low,
+                                "ci_high": two.ci_high}
         print(f"{label:58s} MR-STFT {rows[-1]['mr_stft']['mean']:.3f}  "
               f"LSD {rows[-1]['lsd_db']['mean']:5.1f} dB  "
-              f"flatness {rows[-1]['flatness']:.4f}", flush=True)
+              f"flatness {rows[-1]['flatness']:.4f}"
+              + (f"  C2ST {rows[-1]['c2st']['accuracy']:.2f}" if reference is not None else ""),
+              flush=True)
 
     RESULTS.mkdir(exist_ok=True)
     drawn = [label for label in outputs if (args.draw is None or label in args.draw)
@@ -281,13 +303,15 @@ def main() -> None:
               "rate": RATE, "seconds": SECONDS, "rows": rows}
     write_json(RESULTS / f"{args.record}.json", record)
     print("\n| decoder | MR-STFT (mean, quartiles) | LSD dB (mean, quartiles) | flatness "
-          "(median) | s per audio s |")
-    print("|---|---|---|---:|---|")
+          "(median) | C2ST, 160 bands | s per audio s |")
+    print("|---|---|---|---:|---:|---|")
     for row in rows:
         mr, lsd = row["mr_stft"], row["lsd_db"]
+        two = (f"{row['c2st']['accuracy']:.2f} [{row['c2st']['ci_low']:.2f}, "
+               f"{row['c2st']['ci_high']:.2f}]" if "c2st" in row else "-")
         print(f"| {row['decoder']} | {mr['mean']:.3f} ({mr['quartiles'][0]:.3f}-"
               f"{mr['quartiles'][1]:.3f}) | {lsd['mean']:.1f} ({lsd['quartiles'][0]:.1f}-"
-              f"{lsd['quartiles'][1]:.1f}) | {row['flatness']:.4f} | "
+              f"{lsd['quartiles'][1]:.1f}) | {row['flatness']:.4f} | {two} | "
               f"{row['seconds_per_audio_second']:.4f} |")
 
 
