@@ -260,8 +260,10 @@ def editing_section(report: Report, out_dir: Path, prompt_seconds: float, extend
     plan = pipeline.edit_plan()
     report.paragraph(
         f"Prompt: the first {prompt_seconds:g} s of Bach's BWV 846 prelude rendered by "
-        f"cadenza's synthesiser. Extension to {extend_to:g} s in 5 s windows whose first 4 s "
-        "are known audio (the layout of Wang and Kang's pseudo-autoregressive piano "
+        f"cadenza's synthesiser. Extension to {extend_to:g} s in "
+        f"{tasks.EXTEND_WINDOW_SECONDS:g} s windows whose first "
+        f"{tasks.EXTEND_CONTEXT_SECONDS:g} s are known audio (the layout of Wang and Kang's "
+        "pseudo-autoregressive piano "
         f"synthesis) and gap filling of {gap[0]:g}-{gap[1]:g} s, both with the model's own "
         f"editing strategy, {plan.strategy} (sampler {plan.sampler}, {plan.steps} steps). "
         "Red lines: where known audio meets generated audio. The tiny model learned "
