@@ -7,13 +7,6 @@ from cadenza.app import is_local, model_choices
 from cadenza.pipeline import SHIPPED, shipped
 
 
-def test_the_card_of_a_shipped_model_says_what_it_is_and_how_it_measured():
-    card = app_views.model_card("tiny-piano-mel", shipped("tiny-piano-mel"))
-    assert "16000 Hz" in card and "deis, 20 steps" in card and "hours of audio" in card
-    assert "editing strategy (extend, inpaint, outpaint): repaint" in card
-    assert "What they sound like" in card  # the measured quality from the models' README
-
-
 def test_waveform_marks_gaps_where_a_click_maps_them():
     rate = 1000
     picture = app_views.waveform_image(np.zeros((1, 4 * rate), np.float32), rate, [(1.0, 2.0)])

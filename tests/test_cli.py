@@ -198,3 +198,12 @@ def test_an_edit_without_strategy_runs_the_models_own_with_the_options_given(pia
     assert result.exit_code == 0, result.output
     plan = json.loads(out.with_suffix(".json").read_text())["plan"]
     assert plan["strategy"] == "repaint" and plan["options"]["resample"] == 2
+
+
+def test_info_shows_a_models_card_and_refuses_a_misspelt_name():
+    result = cadenza("info")
+    assert result.returncode == 0, result.stderr
+    assert "**tiny-piano-mel**" in result.stdout and "deis, 20 steps" in result.stdout
+    assert "editing strategy (extend, inpaint, outpaint): repaint" in result.stdout
+    wrong = cadenza("info", "tiny-piano-mell")
+    assert wrong.returncode == 2 and "did you mean 'tiny-piano-mel'?" in wrong.stderr

@@ -24,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from cadenza import app_views, runs, tasks
+from cadenza import app_views, cards, runs, tasks
 from cadenza.data import audio
 from cadenza.pipeline import Pipeline, load
 
@@ -106,7 +106,7 @@ class Studio:
         return self.loaded[name]
 
     def card(self, name: str) -> str:
-        return app_views.model_card(name, self.models[name])
+        return cards.model_card(name, self.models[name])
 
     def flag(self, request: gr.Request | None) -> threading.Event:
         session = getattr(request, "session_hash", None) or "-"

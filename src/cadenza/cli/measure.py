@@ -132,3 +132,18 @@ def methods() -> None:
     """List the samplers."""
     for name in METHODS:
         typer.echo(f"{name} (stochastic)" if is_stochastic(name) else name)
+
+
+@app.command()
+def info(
+    model: str = typer.Argument(None, help="A model folder or a shipped model's name (default: "
+                                           "the shipped piano, tiny-piano-mel)."),
+) -> None:
+    """What a model is: its audio, network, data, defaults (sampler, steps, editing strategy)
+    and, for a shipped model, what was measured of it."""
+    from cadenza.cards import model_card
+    from cadenza.pipeline import load, model_folder
+
+    folder = model_folder(model)
+    load(folder)  # a wrong or damaged folder is its one-line error, as for every command
+    typer.echo(model_card(folder.name, folder))
