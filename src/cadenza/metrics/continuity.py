@@ -118,7 +118,7 @@ def silences(wave: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
     quiet = np.concatenate([[False], levels < np.median(levels) - SILENCE_DB, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     shortest = round(SILENCE_SECONDS / DIP_BLOCK_SECONDS)
-    return [(float(start * DIP_BLOCK_SECONDS), float(end * DIP_BLOCK_SECONDS))
+    return [(round(float(start * DIP_BLOCK_SECONDS), 6), round(float(end * DIP_BLOCK_SECONDS), 6))
             for start, end in zip(edges[::2], edges[1::2], strict=True) if end - start >= shortest]
 
 
