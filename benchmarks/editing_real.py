@@ -142,6 +142,7 @@ def seam_scores(result: np.ndarray, regions: list[tuple[float, float]],
         fluxes.append(exit_["seam_flux_ratio"])
     return {"loudness_jump_db": float(np.mean(jumps)), "seam_flux_ratio": float(np.nanmax(fluxes)),
             "chroma_cosine": entry["chroma_cosine"], "key_agrees": bool(entry["key_agrees"]),
+            "key_score": entry["key_score"],
             "onset_rate_ratio": entry["onset_rate_ratio"],
             "clipped_samples": int((np.abs(result) >= 1.0).sum()),
             **join_dips(result, RATE, joins, since=regions[0][0])}
@@ -202,6 +203,8 @@ def summary(rows: list[dict]) -> dict:
         "clipped_samples": int(sum(r["clipped_samples"] for r in rows)),
         # NaN for edits without joins, and for pieces cached before this was measured
         "joins_dipping": float(np.mean([r.get("joins_dipping", np.nan) for r in rows])),
+        # MIREX's graded key score; NaN for pieces cached before it was measured
+        "mean_key_score": float(np.mean([r.get("key_score", np.nan) for r in rows])),
     }
 
 

@@ -36,13 +36,14 @@ def test_samplers_with_identical_errors_are_named_together():
 
 def test_continuity_reads_in_units():
     scores = {"chroma_cosine": 0.79812, "key_prompt": "C major", "key_continuation": "D major",
+              "key_score": 0.0,
               "onset_rate_ratio": 0.875, "loudness_jump_db": -11.93, "seam_flux_ratio": 0.948,
               "loudness_prompt_lufs": -16.42, "loudness_continuation_lufs": -16.7,
               "joins_dipping": 0.0526, "join_dip_db": -2.34}
     values = {row["measure"]: row["value"] for row in continuity_rows(scores)}
     assert values["loudness jump"] == "-11.9 dB"  # not -1.19e+01
     assert values["chroma cosine"] == "0.798" and values["onset rate ratio"] == "0.88"
-    assert values["key: prompt / continuation"] == "C major / D major"
+    assert values["key: prompt / continuation"] == "C major / D major (score 0.0)"
     assert values["loudness: prompt / continuation"] == "-16.4 / -16.7 LUFS"
     assert values["joins with a hole"] == "5% (median -2.3 dB)"
     assert all(row["what it means"] for row in continuity_rows(scores))

@@ -319,8 +319,11 @@ def continuity_rows(scores: dict) -> list[dict]:
          "what it means": "similarity of the pitch-class content before and after the seam "
                           "(1 = the same harmony)"},
         {"measure": "key: prompt / continuation",
-         "value": f"{scores['key_prompt']} / {scores['key_continuation']}",
-         "what it means": "Krumhansl-Kessler key estimate of each side"},
+         "value": f"{scores['key_prompt']} / {scores['key_continuation']} "
+                  f"(score {scores['key_score']:.1f})",
+         "what it means": "Krumhansl-Kessler key estimate of each side; MIREX's score of the "
+                          "second against the first (1 the same, 0.5 a fifth away, 0.3 "
+                          "relative, 0.2 parallel, 0 unrelated)"},
         {"measure": "onset rate ratio", "value": f"{scores['onset_rate_ratio']:.2f}",
          "what it means": "notes per second after the seam / before it (1 = the same pace)"},
         {"measure": "loudness: prompt / continuation",

@@ -40,6 +40,7 @@ def test_a_real_continuation_scores_better_than_another_piece():
     assert real["chroma_cosine"] > fake["chroma_cosine"] + 0.2
     assert real["key_agrees"] and real["key_prompt"] == "C major"
     assert not fake["key_agrees"]
+    assert real["key_score"] == 1.0 and fake["key_score"] == 0.0  # F# major: no relation to C
     assert real["key_correlation"] > 0.5 > fake["key_correlation"]
     assert abs(np.log(real["onset_rate_ratio"])) < 0.2 < abs(np.log(fake["onset_rate_ratio"]))
     assert abs(real["loudness_jump_db"]) < 3 < abs(fake["loudness_jump_db"])
@@ -70,3 +71,10 @@ def test_silences_are_the_long_stretches_far_under_the_median_level():
     [(start, end)] = silences(wave[None], rate)
     assert start == 1.0 and end == pytest.approx(1.25, abs=0.02)  # to the 20 ms block
     assert silences(np.zeros((1, 10)), rate) == []
+
+
+def test_the_key_score_grades_near_keys_as_mirex_does():
+    """A fifth away scores 0.5 (G major after C major), where exact agreement says only no."""
+    c_major, g_major = piece(0, 4, -20, seed=0), piece(7, 4, -20, seed=0)
+    near = continuity(c_major, g_major, RATE)
+    assert not near["key_agrees"] and near["key_score"] == 0.5

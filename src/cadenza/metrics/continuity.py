@@ -4,8 +4,8 @@ Extension (seed 003) and outpainting should continue the piece: same key, same p
 loudness, and no audible seam. ``continuity`` measures each, model-free:
 
 - harmony: cosine of the mean chroma vectors, and the Krumhansl–Kessler key of each side
-  (``key_agrees``; ``key_correlation`` is how well the continuation fits the prompt's key
-  profile, a graded version);
+  (``key_agrees``; ``key_score`` grades it as MIREX does, by mir_eval; ``key_correlation`` is
+  how well the continuation fits the prompt's key profile);
 - pace: onset rate (librosa onset detection) of each side and their ratio (1 is ideal);
 - loudness: RMS level in dB just before and just after the seam, and the jump;
 - seam: spectral flux (positive log-mel change, librosa's onset strength) across the seam
@@ -22,6 +22,7 @@ just before each join (a window fading at its end), which a 3 s loudness at the 
 from __future__ import annotations
 
 import librosa
+import mir_eval
 import numpy as np
 
 from cadenza.metrics.arrays import as_mono
@@ -162,8 +163,10 @@ def continuity(
 
     ``seam_seconds`` is the stretch either side of the seam whose loudness is compared. Keys
     of the result: ``chroma_cosine`` (1 is best), ``key_prompt``, ``key_continuation``,
-    ``key_agrees``, ``key_correlation`` (of the continuation with the prompt's key profile,
-    up to 1), ``onset_rate_prompt``, ``onset_rate_continuation`` (per second),
+    ``key_agrees``, ``key_score`` (MIREX's weighted score of the continuation's key against
+    the prompt's: 1 the same, 0.5 a fifth away, 0.3 relative, 0.2 parallel, else 0),
+    ``key_correlation`` (of the continuation with the prompt's key profile, up to 1),
+    ``onset_rate_prompt``, ``onset_rate_continuation`` (per second),
     ``onset_rate_ratio`` (continuation / prompt; 1 is best, inf if only the continuation has
     onsets, nan if neither), ``loudness_before_db``, ``loudness_after_db``,
     ``loudness_jump_db`` (after − before; 0 is best), ``seam_flux``, ``flux_elsewhere``,
@@ -197,6 +200,7 @@ def continuity(
         "key_prompt": key_prompt,
         "key_continuation": key_continuation,
         "key_agrees": key_prompt == key_continuation,
+        "key_score": float(mir_eval.key.weighted_score(key_prompt, key_continuation)),
         "key_correlation": key_correlation,
         "onset_rate_prompt": rate_prompt,
         "onset_rate_continuation": rate_continuation,
