@@ -305,12 +305,14 @@ def report(record: dict) -> str:
     lines = [f"{settings['pieces']} held-out pieces, 16 kHz mono from {START_SECONDS:g} s in; "
              f"{record['machine']}; {record['date']}. \"nearer the floor\": how many of the "
              f"five continuity measures ({', '.join(CONTINUITY.values())}) lie nearer the real "
-             "piece's than the cut's; \"(default)\": the model's own strategy; \"silences\": "
+             "piece's than the cut's; \"key score\": MIREX's weighted key score of the new audio "
+             "against the audio before it (mir_eval); \"(default)\": the model's own strategy; "
+             "\"silences\": "
              "stretches of 100 ms or more 40 dB under the new audio's median level.", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
-             "chroma cosine | key agrees | onset-rate ratio (median) | nearer the floor | "
-             "joins dipping | silences / 20 s | clipped | C2ST | s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "chroma cosine | key agrees | key score | onset-rate ratio (median) | "
+             "nearer the floor | joins dipping | silences / 20 s | clipped | C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
     rows = record["rows"]
     models = {name.split(" | ")[1].split(", ")[0] for name in rows if ", " in name}
@@ -327,6 +329,8 @@ def report(record: dict) -> str:
         dipping = row.get("joins_dipping", float("nan"))
         dipping = f"{dipping:.0%}" if np.isfinite(dipping) else "-"
         quiet = f"{row['silences_per_20s']:.1f}" if "silences_per_20s" in row else "-"
+        key = row.get("mean_key_score", float("nan"))
+        key = f"{key:.2f}" if np.isfinite(key) else "-"
         nearer = "-"
         if ", " in what:
             model, strategy = what.split(", ")
@@ -337,7 +341,8 @@ def report(record: dict) -> str:
         lines.append(
             f"| {task} | {what} | {row['median_abs_loudness_jump_db']:.1f} | "
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
-            f"{row['key_agreement']:.0%} | {row['median_onset_rate_ratio']:.2f} | {nearer} | "
+            f"{row['key_agreement']:.0%} | {key} | {row['median_onset_rate_ratio']:.2f} | "
+            f"{nearer} | "
             f"{dipping} | {quiet} | {row['clipped_samples']} | {two} | "
             f"{row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
