@@ -70,9 +70,11 @@ GAP_START = 4.5
 OUTPAINT_SECONDS = 5.0
 STRATEGIES = ("replace", "repaint", "repaint-fast", "project")
 CONTINUITY = {"median_abs_loudness_jump_db": "loudness jump", "median_seam_flux_ratio": "seam flux",
-              "mean_chroma_cosine": "chroma", "key_agreement": "key",
+              "mean_chroma_cosine": "chroma", "mean_key_score": "key score",
               "median_onset_rate_ratio": "onset rate"}
-"""The continuity measures a row is judged on against the floor and the ceiling."""
+"""The continuity measures a row is judged on against the floor and the ceiling. The key is
+judged by MIREX's graded score: exact agreement of two estimated keys is as rare for the real
+continuation as for a cut (both 20% on the extensions), so it separates nothing."""
 C2ST_SECONDS = 4.0
 WINDOW = {"window_seconds": tasks.EXTEND_WINDOW_SECONDS,
           "context_seconds": tasks.EXTEND_CONTEXT_SECONDS}  # cadenza's defaults
@@ -205,6 +207,9 @@ def summary(rows: list[dict]) -> dict:
         "joins_dipping": float(np.mean([r.get("joins_dipping", np.nan) for r in rows])),
         # MIREX's graded key score; NaN for pieces cached before it was measured
         "mean_key_score": float(np.mean([r.get("key_score", np.nan) for r in rows])),
+        # the deepest cut of the true-peak limiter (0: it never acted); NaN as above
+        "deepest_limiter_db": float(np.max([r.get("limiter_db", np.nan) for r in rows])),
+        "pieces_limited": int(sum(r.get("limiter_db", 0) > 0 for r in rows)),
     }
 
 
@@ -256,14 +261,17 @@ def measure(args: argparse.Namespace) -> dict:
                     if model.sample_rate != RATE:
                         x = audio.resample(x, RATE, model.sample_rate)
                     x = torch.from_numpy(np.ascontiguousarray(x))
-                    result = run(model, x, seed=index, strategy=strategy).numpy()
+                    gains: list[dict] = []
+                    result = run(model, x, seed=index, strategy=strategy, gains=gains).numpy()
                     if model.sample_rate != RATE:
                         result = audio.resample(result, model.sample_rate, RATE)
                     if index == 0 and not (other_windows and task == "extend"):
                         np.save(RESULTS / f"editing_real-{name}-{task}-{strategy}.npy".replace(
                             " ", "_"), result)
-                    save_piece(cached / f"{index}.npz", seam_scores(result, regions, joins),
-                               new_clips(result, regions), time.perf_counter() - started)
+                    scores = {**seam_scores(result, regions, joins),
+                              "limiter_db": max((g["limiter_db"] for g in gains), default=0.0)}
+                    save_piece(cached / f"{index}.npz", scores, new_clips(result, regions),
+                               time.perf_counter() - started)
                 done = [load_piece(cached / f"{i}.npz") for i in range(len(pieces))
                         if (cached / f"{i}.npz").exists()]
                 if len(done) < len(pieces):
@@ -308,11 +316,14 @@ def report(record: dict) -> str:
              "piece's than the cut's; \"key score\": MIREX's weighted key score of the new audio "
              "against the audio before it (mir_eval); \"(default)\": the model's own strategy; "
              "\"silences\": "
-             "stretches of 100 ms or more 40 dB under the new audio's median level.", "",
+             "stretches of 100 ms or more 40 dB under the new audio's median level; "
+             "\"limited\": pieces whose new audio the true-peak limiter touched, and its "
+             "deepest cut.", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
              "chroma cosine | key agrees | key score | onset-rate ratio (median) | "
-             "nearer the floor | joins dipping | silences / 20 s | clipped | C2ST | s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "nearer the floor | joins dipping | silences / 20 s | clipped | limited | C2ST "
+             "| s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
     rows = record["rows"]
     models = {name.split(" | ")[1].split(", ")[0] for name in rows if ", " in name}
@@ -331,6 +342,9 @@ def report(record: dict) -> str:
         quiet = f"{row['silences_per_20s']:.1f}" if "silences_per_20s" in row else "-"
         key = row.get("mean_key_score", float("nan"))
         key = f"{key:.2f}" if np.isfinite(key) else "-"
+        deepest = row.get("deepest_limiter_db", float("nan"))
+        limited = ("-" if not np.isfinite(deepest) else "0" if not deepest else
+                   f"{row['pieces_limited']} ({deepest:.1f} dB)")
         nearer = "-"
         if ", " in what:
             model, strategy = what.split(", ")
@@ -343,7 +357,7 @@ def report(record: dict) -> str:
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
             f"{row['key_agreement']:.0%} | {key} | {row['median_onset_rate_ratio']:.2f} | "
             f"{nearer} | "
-            f"{dipping} | {quiet} | {row['clipped_samples']} | {two} | "
+            f"{dipping} | {quiet} | {row['clipped_samples']} | {limited} | {two} | "
             f"{row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cadenza.joins import GLIDE_DB_PER_SECOND, SEAM_SECONDS, glide, match_context
-from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness
+from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness, true_peak_db
 
 RATE = 16000
 
@@ -21,13 +21,13 @@ def noise(seconds: float, rms: float, seed: int = 0) -> torch.Tensor:
 def test_glide_starts_at_unity_and_moves_from_the_last_level_no_faster_than_its_rate():
     new = noise(1.0, 0.01, seed=1)
     level = integrated_loudness(new[0].numpy(), RATE)
-    out, gains, levels = glide(new, [level], [level + 10.0], RATE)
+    out, gains, levels, cuts = glide(new, [level], [level + 10.0], RATE)
     assert gains == [pytest.approx(GLIDE_DB_PER_SECOND * 1.0, abs=1e-3)]
     assert out[..., 0] == pytest.approx(float(new[..., 0]))  # no step where it begins
     gain_db = 20 * math.log10(float(out[..., -1] / new[..., -1]))
     assert gain_db == pytest.approx(gains[0], abs=1e-3)
-    assert levels == [pytest.approx(level + GLIDE_DB_PER_SECOND, abs=1e-3)]
-    _, gains, levels = glide(new, [level], [level - 0.2], RATE)  # a small gap is closed
+    assert levels == [pytest.approx(level + GLIDE_DB_PER_SECOND, abs=1e-3)] and cuts == [0.0]
+    _, gains, levels, _ = glide(new, [level], [level - 0.2], RATE)  # a small gap is closed
     assert gains == [pytest.approx(-0.2, abs=0.01)] and levels[0] == pytest.approx(level - 0.2)
 
 
@@ -36,26 +36,33 @@ def test_a_chain_of_glides_reaches_its_target_at_the_full_rate():
     previous, target = [-30.0], [-20.0]
     for seed in range(10):
         stretch = noise(0.5, 0.01 * (1 + seed % 3), seed=seed)  # arrives at any level
-        out, _, previous = glide(stretch, previous, target, RATE)
+        out, _, previous, _ = glide(stretch, previous, target, RATE)
         assert integrated_loudness(out[0].numpy(), RATE) == pytest.approx(previous[0], abs=0.3)
     assert previous[0] == pytest.approx(-30.0 + 10 * 0.5 * GLIDE_DB_PER_SECOND, abs=1e-6)
 
 
-def test_glide_never_raises_audio_past_the_peak_ceiling():
+def test_glide_limits_a_peak_it_would_lift_past_the_ceiling_and_keeps_its_gain():
     new = noise(1.0, 0.01, seed=1)
-    new[..., 100] = 0.88  # one peak near the ceiling (0.891)
+    new[..., -100] = 0.88  # one peak near the ceiling (0.891), where the full gain applies
     level = integrated_loudness(new[0].numpy(), RATE)
-    out, gains, _ = glide(new, [level], [level + 20], RATE)
+    out, gains, _, cuts = glide(new, [level], [level + 20], RATE)
     assert 20 * math.log10(float(out.abs().max())) <= PEAK_CEILING_DB + 1e-6
-    assert 0 <= gains[0] < GLIDE_DB_PER_SECOND
+    assert gains[0] == pytest.approx(GLIDE_DB_PER_SECOND)  # one peak does not hold the rest down
+    assert cuts[0] > 0
+    body = slice(RATE // 2, RATE - 1000)  # past the rise, short of the peak
+    assert level_of(out[..., body]) >= level_of(new[..., body]) + GLIDE_DB_PER_SECOND - 0.01
 
 
 def test_glide_leaves_audio_alone_when_there_is_nothing_to_measure():
     new = noise(1.0, 0.1)
-    out, gains, levels = glide(torch.zeros(1, 1, RATE), [-20.0], [-20.0], RATE)
+    out, gains, levels, _ = glide(torch.zeros(1, 1, RATE), [-20.0], [-20.0], RATE)
     assert gains == [0.0] and levels == [-20.0] and not out.any()
-    out, gains, _ = glide(new, [-20.0], [-math.inf], RATE)
+    out, gains, _, _ = glide(new, [-20.0], [-math.inf], RATE)
     assert gains == [0.0] and torch.equal(out, new)
+
+
+def level_of(wave: torch.Tensor) -> float:
+    return integrated_loudness(wave[0].numpy(), RATE)
 
 
 def level(wave: torch.Tensor) -> float:
@@ -92,3 +99,19 @@ def test_a_span_with_one_side_known_takes_that_sides_level():
     out = match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
     assert gains[0]["gain_db"] == gains[0]["end_gain_db"] == pytest.approx(20.0, abs=0.5)
     assert level(out[0, :, 3 * RATE:]) == pytest.approx(level(canvas[0, :, :3 * RATE]), abs=0.5)
+
+
+def test_a_spiky_fill_reaches_its_contexts_loudness_with_its_peaks_limited():
+    """Clicks in a quiet fill: lowering the whole fill's gain to keep them under the ceiling
+    would leave it far under the audio around it; the limiter lowers the gain at the clicks."""
+    canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1), noise(3.0, 0.1, seed=2)], -1)
+    fill = noise(1.0, 0.01, seed=3)
+    fill[..., ::1600] = 0.5  # ten clicks, 34 dB over the fill's level
+    decoded = canvas.clone()
+    decoded[..., 3 * RATE: 4 * RATE] = fill
+    gains: list[dict] = []
+    out = match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
+    gap = out[..., 3 * RATE: 4 * RATE]
+    assert level_of(gap) == pytest.approx(level_of(canvas[..., :3 * RATE]), abs=1.0)
+    assert true_peak_db(gap[0].numpy(), RATE) <= PEAK_CEILING_DB + 1e-6
+    assert gains[0]["peak_limited"] and gains[0]["limiter_db"] > 6

@@ -1,4 +1,5 @@
-"""Loudness (BS.1770 through pyloudnorm) and one headroom-safe gain per clip."""
+"""Loudness (BS.1770 through pyloudnorm): one gain per clip to a target, and a true-peak
+limiter for the peaks that gain would lift past the ceiling."""
 
 import math
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 
 from cadenza.loudness import (
+    LIMITER_SECONDS,
     PEAK_CEILING_DB,
     integrated_loudness,
+    limit,
     match,
     median_loudness,
     true_peak_db,
@@ -47,8 +50,37 @@ def test_match_reaches_the_target_with_one_gain():
 
 def test_match_keeps_headroom_when_the_target_is_too_loud():
     louder, record = match(sine(0.5), RATE, 0.0)
-    assert record["peak_limited"] and record["true_peak_db"] == pytest.approx(PEAK_CEILING_DB)
+    assert record["peak_limited"] and record["true_peak_db"] <= PEAK_CEILING_DB + 1e-6
     assert np.abs(louder).max() < 1.0
+
+
+def test_the_limiter_leaves_audio_under_the_ceiling_as_it_is():
+    quiet = sine(0.5)
+    same, cut_db = limit(quiet, RATE)
+    assert same is quiet and cut_db == 0.0
+
+
+def test_the_limiter_lowers_the_gain_around_a_peak_and_nowhere_else():
+    wave = sine(0.1, seconds=1.0)
+    wave[0, RATE // 2] = 1.5  # a click over full scale
+    limited, cut_db = limit(wave, RATE)
+    assert true_peak_db(limited, RATE) <= PEAK_CEILING_DB + 1e-6
+    assert cut_db > 20 * math.log10(1.5) - PEAK_CEILING_DB - 0.01
+    reach = 2 * round(LIMITER_SECONDS * RATE) + 2  # the gain curve's half-width, both filters
+    untouched = np.ones(RATE, dtype=bool)
+    untouched[RATE // 2 - reach: RATE // 2 + reach] = False
+    assert np.array_equal(limited[0, untouched], wave[0, untouched])
+
+
+def test_a_spiky_clip_reaches_its_target_where_one_gain_could_not():
+    """Noise with a few clicks: one gain that kept the clicks under the ceiling would leave
+    the clip about 16 dB under its target; limiting the clicks gets there."""
+    rng = np.random.default_rng(0)
+    spiky = (0.01 * rng.standard_normal((1, 2 * RATE))).astype(np.float32)
+    spiky[0, ::RATE // 4] = 0.5
+    louder, record = match(spiky, RATE, -20.0)
+    assert integrated_loudness(louder, RATE) == pytest.approx(-20.0, abs=0.5)
+    assert true_peak_db(louder, RATE) <= PEAK_CEILING_DB + 1e-6 and record["limiter_db"] > 10
 
 
 def test_silence_and_clips_shorter_than_a_gating_block_are_not_amplified():

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from cadenza.loudness import PEAK_CEILING_DB, integrated_loudness, level_difference_db
+from cadenza.loudness import integrated_loudness, level_difference_db, limit_made_up
 
 SEAM_SECONDS = 0.02
 """Crossfade where decoded audio meets known audio, for representations that lose the phase."""
@@ -32,7 +33,8 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
     known audio of ``canvas`` within ``CONTEXT_SECONDS`` of it: a gap with known audio on both
     sides starts at the level of the audio before it and ends at the level of the audio after
     it (a ramp in dB between), a span with known audio on one side takes that side's level.
-    At most ``MAX_MATCH_DB`` either way and never above ``PEAK_CEILING_DB``. The gain ramps in
+    At most ``MAX_MATCH_DB`` either way; peaks the gain would lift past the ceiling are
+    limited (:func:`cadenza.loudness.limit_made_up`), and ``gains`` says how deep. The gain ramps in
     from 1 over ``SEAM_SECONDS`` where the span meets known audio, so a waveform model's
     sample-exact join stays a join."""
     known = torch.ones(canvas.shape[-1], dtype=torch.bool)
@@ -56,52 +58,64 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
             level_db = torch.linspace(max(-MAX_MATCH_DB, min(MAX_MATCH_DB, start_db)),
                                       max(-MAX_MATCH_DB, min(MAX_MATCH_DB, end_db)),
                                       last - first, dtype=torch.float64).to(new.device)
-            peak_db = 20 * math.log10(max(float((new.abs().amax(0) * 10 ** (level_db / 20)).max()),
-                                          1e-12))
-            limited = peak_db > PEAK_CEILING_DB
-            if limited:
-                level_db = level_db - (peak_db - PEAK_CEILING_DB)
             ramped = span_gain(first, last, canvas.shape[-1], ramp, new)
-            envelope = 1 + ((10 ** (level_db / 20)).to(new) - 1) * ramped
-            out[index, :, first:last] = new * envelope
+
+            def gained(extra_db: float, new=new, level_db=level_db, ramped=ramped) -> np.ndarray:
+                return _numpy(new * (1 + ((10 ** ((level_db + extra_db) / 20)).to(new) - 1)
+                                     * ramped))
+
+            matched, extra_db, cut_db = limit_made_up(gained, rate)
+            out[index, :, first:last] = torch.from_numpy(matched).to(new)
             if gains is not None:
                 gains.append({"clip": index, "start_seconds": round(first / rate, 6),
                               "end_seconds": round(last / rate, 6),
-                              "gain_db": round(float(level_db[0]), 3),
-                              "end_gain_db": round(float(level_db[-1]), 3),
-                              "matched": bool(measured), "peak_limited": bool(limited)})
+                              "gain_db": round(float(level_db[0]) + extra_db, 3),
+                              "end_gain_db": round(float(level_db[-1]) + extra_db, 3),
+                              "matched": bool(measured), "peak_limited": cut_db > 0,
+                              "limiter_db": cut_db})
     return out
 
 
 def glide(new: Tensor, previous_lufs: list[float], target_lufs: list[float], rate: int
-          ) -> tuple[Tensor, list[float], list[float]]:
+          ) -> tuple[Tensor, list[float], list[float], list[float]]:
     """``new`` audio ``(batch, channels, samples)``, the next stretch of an extension whose last
     stretch was at ``previous_lufs``, brought to a loudness that moves from there towards each
-    clip's ``target_lufs`` by at most ``GLIDE_DB_PER_SECOND`` per second of ``new``, and never
-    past ``PEAK_CEILING_DB``. The gain moves (in dB, over the first quarter) from the one that
-    puts ``new`` at the previous level, so the seam has no step, to that one, then holds.
-    Returns the audio, each clip's final gain in dB (0 where there is nothing to measure) and
-    the loudness each clip was brought to, the next stretch's ``previous_lufs``. Planning
+    clip's ``target_lufs`` by at most ``GLIDE_DB_PER_SECOND`` per second of ``new``, its peaks
+    limited under the ceiling (:func:`cadenza.loudness.limit_made_up`). The gain moves (in dB,
+    over the first quarter) from the one that puts ``new`` at the previous level, so the seam
+    has no step, to that one, then holds.
+    Returns the audio, each clip's final gain in dB (0 where there is nothing to measure), the
+    loudness each clip was brought to (the next stretch's ``previous_lufs``) and the limiter's
+    deepest cut in each, dB. Planning
     from the last stretch, not from the longer stretch before the seam that the new audio was
     matched to, lets the level move at the full rate."""
-    out, gains, levels = new.clone(), [], []
-    limit = GLIDE_DB_PER_SECOND * new.shape[-1] / rate
+    out, gains, levels, cuts = new.clone(), [], [], []
+    reach = GLIDE_DB_PER_SECOND * new.shape[-1] / rate
     for index, (previous, target) in enumerate(zip(previous_lufs, target_lufs, strict=True)):
         level = integrated_loudness(new[index].cpu().numpy(), rate)
         if not all(math.isfinite(value) for value in (level, previous, target)):
             gains.append(0.0)
             levels.append(level if math.isfinite(level) else previous)
+            cuts.append(0.0)
             continue
-        headroom = PEAK_CEILING_DB - 20 * math.log10(float(new[index].abs().max()))
-        start_db = min(previous - level, headroom)
-        gain_db = min(previous + min(limit, max(-limit, target - previous)) - level, headroom)
+        start_db = previous - level
+        gain_db = previous + min(reach, max(-reach, target - previous)) - level
         ramp = torch.full((new.shape[-1],), gain_db, dtype=torch.float64)
         rise = max(1, new.shape[-1] // 4)
         ramp[:rise] = torch.linspace(start_db, gain_db, rise, dtype=torch.float64)
-        out[index] = new[index] * (10 ** (ramp / 20)).to(new)
+        glided, _, cut_db = limit_made_up(
+            lambda extra_db, index=index, ramp=ramp: _numpy(
+                new[index] * (10 ** ((ramp + extra_db) / 20)).to(new)), rate)
+        out[index] = torch.from_numpy(glided).to(new)
         gains.append(round(gain_db, 3))
-        levels.append(level + gain_db)
-    return out, gains, levels
+        # where the limiter could not give back all it took, the next stretch starts lower
+        levels.append(integrated_loudness(glided, rate) if cut_db else level + gain_db)
+        cuts.append(cut_db)
+    return out, gains, levels, cuts
+
+
+def _numpy(wave: Tensor) -> np.ndarray:
+    return wave.detach().cpu().numpy()
 
 
 def span_gain(first: int, last: int, total: int, fade: int, like: Tensor) -> Tensor:

@@ -271,13 +271,15 @@ def _extension(model: Model, plan: Plan, wave: Tensor, total: int, context: int,
             records: list[dict] = []
             joined = fill(model, plan, canvas, gap, generator, gains=records,
                           denoiser=denoiser, keep=context + take)
-            new, glides, levels = glide(joined[..., context:], levels, prompt_lufs, rate)
+            new, glides, levels, cuts = glide(joined[..., context:], levels, prompt_lufs, rate)
             joined = torch.cat([joined[..., :context], new], dim=-1)
             if gains is not None:  # the window's times -> the output's
                 offset = (wave.shape[-1] - context + done) / rate
                 gains += [{**record, "start_seconds": round(record["start_seconds"] + offset, 6),
                            "end_seconds": round(offset + (context + take) / rate, 6),
                            "glide_db": glides[record["clip"]],
+                           "limiter_db": max(record["limiter_db"], cuts[record["clip"]]),
+                           "peak_limited": record["peak_limited"] or cuts[record["clip"]] > 0,
                            "lufs": round(levels[record["clip"]], 3)}
                           for record in records]
         else:  # the whole window, context included, crossfaded in over the old context

@@ -10,19 +10,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import editing_real
 
 FLOOR = {"median_abs_loudness_jump_db": 0.7, "median_seam_flux_ratio": 0.3,
-         "mean_chroma_cosine": 0.9, "key_agreement": 0.2, "median_onset_rate_ratio": 1.0}
+         "mean_chroma_cosine": 0.9, "mean_key_score": 0.4, "median_onset_rate_ratio": 1.0}
 CEILING = {"median_abs_loudness_jump_db": 1.2, "median_seam_flux_ratio": 6.0,
-           "mean_chroma_cosine": 0.7, "key_agreement": 0.2, "median_onset_rate_ratio": 1.2}
+           "mean_chroma_cosine": 0.7, "mean_key_score": 0.2, "median_onset_rate_ratio": 1.2}
 
 
 def test_a_row_counts_the_measures_nearer_the_real_piece_than_the_cut():
     row = {"median_abs_loudness_jump_db": 0.6,  # past the floor: nearer it
            "median_seam_flux_ratio": 4.0,  # nearer the cut
            "mean_chroma_cosine": 0.8 + 1e-12,  # midway, to the float: neither
-           "key_agreement": 0.3,  # both references 0.2: neither
+           "mean_key_score": float("nan"),  # not measured (an old cached piece): neither
            "median_onset_rate_ratio": 1.05}
     assert editing_real.nearer_the_floor(row, FLOOR, CEILING) == 2
-    assert editing_real.nearer_the_floor(FLOOR, FLOOR, CEILING) == 4  # key ties even so
+    assert editing_real.nearer_the_floor(FLOOR, FLOOR, CEILING) == 5
 
 
 def test_silences_are_counted_per_20_s_of_each_pieces_joined_clips():
@@ -33,3 +33,13 @@ def test_silences_are_counted_per_20_s_of_each_pieces_joined_clips():
     pieces = [[clip, quiet, clip, clip, clip], [clip] * 5]  # one silence in 40 s
     assert editing_real.silence_rate(pieces) == {"silences_per_20s": pytest.approx(0.5)}
     assert editing_real.silence_rate([[], []]) == {}
+
+
+def test_rows_say_how_often_and_how_deep_the_limiter_cut():
+    scores = {"loudness_jump_db": 0.5, "seam_flux_ratio": 1.0, "chroma_cosine": 0.9,
+              "key_agrees": True, "key_score": 1.0, "onset_rate_ratio": 1.0,
+              "clipped_samples": 0}
+    rows = [{**scores, "limiter_db": 0.0}, {**scores, "limiter_db": 2.5}]
+    summary = editing_real.summary(rows)
+    assert summary["pieces_limited"] == 1 and summary["deepest_limiter_db"] == 2.5
+    assert np.isnan(editing_real.summary([scores])["deepest_limiter_db"])  # cached before
