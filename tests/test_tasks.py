@@ -270,7 +270,7 @@ def test_new_audio_takes_the_loudness_of_its_context_and_never_clips(pipeline, b
     gap = result[:, round(1.5 * rate): round(2.5 * rate)].numpy()
     around = torch.cat([bach[:, :round(1.5 * rate)], bach[:, round(2.5 * rate):]], -1).numpy()
     difference = integrated_loudness(around, rate) - integrated_loudness(gap, rate)
-    assert abs(difference) < 1.0 or gains[0]["peak_limited"], (difference, gains)
+    assert abs(difference) < 1.0, (difference, gains)  # peaks limited, not the whole gain cut
 
 
 def test_extension_keeps_the_prompts_loudness(pipeline):
