@@ -78,7 +78,8 @@ def generate(model: Model, seconds: float, batch: int = 1, *, seed: int = 0,
 
     Each clip is brought to ``loudness`` (LUFS; ``"model"``: the model's own target, the
     median of its training corpus, if it has one; None: the network's level as it comes) by
-    one gain that keeps its true peak below full scale (:func:`cadenza.loudness.match`); with
+    one gain, its peaks held under the true-peak ceiling by a limiter
+    (:func:`cadenza.loudness.match`); with
     a list as ``gains``, what was done to each clip is appended to it.
     """
     plan = _resolved(model, plan, choices)

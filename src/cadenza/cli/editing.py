@@ -22,7 +22,7 @@ def generate(
     steps: int = typer.Option(None, help="Sampler steps (default: the model's)."),
     sampler: str = typer.Option(None, help="Sampler name (default: the model's); see `methods`."),
     loudness: str = typer.Option("model", help="Bring each clip to this loudness, in LUFS "
-                                 "(ITU-R BS.1770), keeping 1 dB of true-peak headroom; 'model': "
+                                 "(ITU-R BS.1770), peaks limited to -1 dB true peak; 'model': "
                                  "the median of the model's training corpus; 'off': as the "
                                  "network makes it."),
     out: Path = typer.Option(Path("cadenza-out"), help="Folder for the wavs and generate.json."),
