@@ -43,3 +43,21 @@ def test_rows_say_how_often_and_how_deep_the_limiter_cut():
     summary = editing_real.summary(rows)
     assert summary["pieces_limited"] == 1 and summary["deepest_limiter_db"] == 2.5
     assert np.isnan(editing_real.summary([scores])["deepest_limiter_db"])  # cached before
+
+
+def test_the_table_shows_the_limiter_and_the_verdict_beside_each_row():
+    scores = {"loudness_jump_db": 0.6, "seam_flux_ratio": 1.0, "chroma_cosine": 0.9,
+              "key_agrees": True, "key_score": 0.4, "onset_rate_ratio": 1.0,
+              "clipped_samples": 0}
+    row = editing_real.summary([{**scores, "limiter_db": 3.04}, {**scores, "limiter_db": 0.0}])
+    unknown = editing_real.summary([scores])  # cached before the limiter was recorded
+    shown = {"key_agreement": 0.2, "clipped_samples": 0}  # shown, not judged
+    record = {"settings": {"pieces": 2, "extend_seconds": 20.0}, "machine": "test",
+              "date": "2026-11-29",
+              "rows": {"outpaint | real audio (floor)": {**FLOOR, **shown},
+                       "outpaint | another piece cut in (ceiling)": {**CEILING, **shown},
+                       "outpaint | a-model, replace": row, "outpaint | a-model, project": unknown}}
+    table = editing_real.report(record)
+    assert "| outpaint | a-model, replace | 0.6 |" in table
+    assert "| 5 of 5 | - | - | 0 | 1 (3.0 dB) | - |" in table
+    assert "| 0 | - | - |" in table.split("a-model, project")[1]  # clipped 0, limited unknown
