@@ -47,7 +47,7 @@ def test_glide_limits_a_peak_it_would_lift_past_the_ceiling_and_keeps_its_gain()
     level = integrated_loudness(new[0].numpy(), RATE)
     out, gains, _, cuts = glide(new, [level], [level + 20], RATE)
     assert 20 * math.log10(float(out.abs().max())) <= PEAK_CEILING_DB + 1e-6
-    assert gains[0] == pytest.approx(GLIDE_DB_PER_SECOND)  # one peak does not hold the rest down
+    assert gains[0] >= GLIDE_DB_PER_SECOND  # one peak does not hold the rest down
     assert cuts[0] > 0
     body = slice(RATE // 2, RATE - 1000)  # past the rise, short of the peak
     assert level_of(out[..., body]) >= level_of(new[..., body]) + GLIDE_DB_PER_SECOND - 0.01

@@ -103,11 +103,11 @@ def glide(new: Tensor, previous_lufs: list[float], target_lufs: list[float], rat
         ramp = torch.full((new.shape[-1],), gain_db, dtype=torch.float64)
         rise = max(1, new.shape[-1] // 4)
         ramp[:rise] = torch.linspace(start_db, gain_db, rise, dtype=torch.float64)
-        glided, _, cut_db = limit_made_up(
+        glided, extra_db, cut_db = limit_made_up(
             lambda extra_db, index=index, ramp=ramp: _numpy(
                 new[index] * (10 ** ((ramp + extra_db) / 20)).to(new)), rate)
         out[index] = torch.from_numpy(glided).to(new)
-        gains.append(round(gain_db, 3))
+        gains.append(round(gain_db + extra_db, 3))  # with what the limiter's loss gave back
         # where the limiter could not give back all it took, the next stretch starts lower
         levels.append(integrated_loudness(glided, rate) if cut_db else level + gain_db)
         cuts.append(cut_db)
