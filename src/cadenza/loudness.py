@@ -94,6 +94,8 @@ def limit_made_up(gained: Callable[[float], np.ndarray], sample_rate: int,
     (both dB)."""
     planned = gained(0.0)
     limited, cut_db = limit(planned, sample_rate, ceiling_db)
+    if not cut_db:  # nothing limited, nothing to give back: no loudness to measure
+        return limited, 0.0, 0.0
     target, extra_db = integrated_loudness(planned, sample_rate), 0.0
     for _ in range(MAKEUP_PASSES):
         loss = target - integrated_loudness(limited, sample_rate)
