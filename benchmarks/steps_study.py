@@ -76,6 +76,7 @@ TUNED_SAMPLERS = ("ddim", "dpmpp_2m", "deis")
 GRID_STEPS = (64, 32, 16, 8, 4, 2, 1)
 SIGMA_MAX = 80.0  # EDM's; the karras grid's top
 BATCH = 32  # clips generated at once
+PKID_BOOTSTRAP_SUBSETS = 10  # KID subsets per resample: 100 resamples already average
 SAMPLER_COLOURS = {"ddpm": "tab:red", "ddim": "tab:orange", "dpmpp_2m": "tab:blue",
                    "deis": "tab:green", "heun": "tab:purple"}
 
@@ -161,17 +162,25 @@ class Scorer:
         interval = bootstrap_ci(a, self.reference_mel, resamples=100, seed=self.seed)
         mean_term = float(np.sum(np.square(a.mean(0) - self.reference_mel.mean(0))))
         levelled = embed_clips(self.mel, self._levelled(clips), False)
+        levelled_interval = bootstrap_ci(levelled, self.reference_levelled, resamples=100,
+                                         seed=self.seed)
         kernel = kid(a, self.reference_mel, seed=self.seed)
         pitch, probabilities = classify_clips(self.classifiers["pitch"], generated, False)
         pkid = kid(pitch, self.reference_pitch, seed=self.seed)
+        # PKID's spread as FAD's: both sets resampled, the bias of the resampling taken out
+        pkid_interval = bootstrap_ci(
+            pitch, self.reference_pitch, resamples=100, seed=self.seed, floor=None,
+            statistic=lambda x, y: kid(x, y, subsets=PKID_BOOTSTRAP_SUBSETS, seed=self.seed).mean)
         pis = inception_over_splits(probabilities, self.seed)
         return {
             "fad": interval.value, "fad_low": interval.low, "fad_high": interval.high,
             "fad_mean_share": mean_term / max(interval.value, 1e-12),
-            "fad_levelled": fad(levelled, self.reference_levelled),
+            "fad_levelled": levelled_interval.value,
+            "fad_levelled_low": levelled_interval.low, "fad_levelled_high": levelled_interval.high,
             "kid": kernel.mean, "kid_std": kernel.std,
             "fad_pitch": fad(pitch, self.reference_pitch),
             "pkid": pkid.mean, "pkid_std": pkid.std,
+            "pkid_low": pkid_interval.low, "pkid_high": pkid_interval.high,
             "pis": pis.mean, "pis_std": pis.std, "reference_pis": self.reference_pis,
             "loudness_db": loudness_db(clips), "reference_loudness_db": self.reference_db,
             "finite": bool(np.isfinite(clips).all()),

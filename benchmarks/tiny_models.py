@@ -249,13 +249,40 @@ def _f(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
+def _interval(row: dict, key: str) -> str:
+    """``value [low, high]``, or the value alone for rows measured before it had an interval."""
+    if f"{key}_low" not in row:
+        return _f(row[key])
+    return f"{_f(row[key])} [{_f(row[f'{key}_low'])}, {_f(row[f'{key}_high'])}]"
+
+
+def inside_held_out(rows: dict) -> list[str]:
+    """Issue 14's test, a line per model: is its levelled FAD, and its PKID, inside the
+    held-out clips' bootstrap interval (what real clips of this number would score)?"""
+    held = rows.get("held-out", {})
+    if "fad_levelled_low" not in held:
+        return []
+    lines = []
+    for name, row in rows.items():
+        if row["kind"] != "model":
+            continue
+        verdicts = []
+        for key, label in (("fad_levelled", "levelled FAD"), ("pkid", "PKID")):
+            low, high = held[f"{key}_low"], held[f"{key}_high"]
+            where = "inside" if low <= row[key] <= high else "outside"
+            verdicts.append(f"{label} {_f(row[key])} {where} [{_f(low)}, {_f(high)}]")
+        lines.append(f"- {name}: " + "; ".join(verdicts) + " (the held-out interval)")
+    return lines
+
+
 def report(record: dict) -> None:
     settings = record["settings"]
     lines = [f"{settings['clips']} clips of {settings['seconds']} s per row at 16 kHz, seed "
              f"{settings['seed']}, against {settings['corpus']}/train; {record['machine']}; "
              f"{record['updated']}.", "",
              "| row | sampler | C2ST [95% CI] (bits) | C2ST, 160 bands | flatness [quartiles] "
-             "| FAD mel_stats [95% CI] | FAD levelled | PKID | PIS | RMS dB | LUFS |",
+             "| FAD mel_stats [95% CI] | FAD levelled [95% CI] | PKID [95% CI] | PIS | RMS dB "
+             "| LUFS |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in sorted(record["rows"].items(),
                             key=lambda item: (item[1]["kind"] != "fixed", item[0])):
@@ -270,9 +297,10 @@ def report(record: dict) -> None:
             f"| {name} | {sampler} | {two} | {fine} | {_f(row['flatness'], 2)} "
             f"[{_f(row['flatness_quartiles'][0], 2)}, {_f(row['flatness_quartiles'][1], 2)}] | "
             f"{_f(row['fad'])} [{_f(row['fad_low'])}, "
-            f"{_f(row['fad_high'])}] | {_f(row['fad_levelled'])} | {_f(row['pkid'])} | "
-            f"{_f(row['pis'])} | {row['loudness_db']:.1f} | "
+            f"{_f(row['fad_high'])}] | {_interval(row, 'fad_levelled')} | "
+            f"{_interval(row, 'pkid')} | {_f(row['pis'])} | {row['loudness_db']:.1f} | "
             f"{_f(row.get('loudness_lufs'), 3)} |")
+    lines += ["", *inside_held_out(record["rows"])]
     text = "\n".join(lines) + "\n"
     write_text(RESULTS / f"{record.get('name', 'tiny_models')}.md", text)
     print(text)

@@ -11,6 +11,7 @@ from cadenza.metrics.frechet import (
     trendless_r2,
     withheld_reason,
 )
+from cadenza.metrics.kernel import kid
 
 
 def random_covariance(rng: np.random.Generator, dim: int) -> np.ndarray:
@@ -87,6 +88,19 @@ def test_bootstrap_interval_contains_its_point_with_few_clips():
         b = rng.standard_normal((10, 16)) + 0.3
         interval = bootstrap_ci(a, b, resamples=100, seed=seed)
         assert 0 <= interval.low <= interval.value <= interval.high
+
+
+def test_bootstrap_interval_of_kid_may_go_below_zero():
+    """Unbiased KID of two samples of one law scatters around 0: its interval reaches below 0
+    when asked not to floor it, as a held-out set's must for a generated set's PKID to be
+    judged against it."""
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((64, 8)), rng.standard_normal((200, 8))
+    statistic = lambda x, y: kid(x, y, subsets=5, seed=0).mean  # noqa: E731
+    floored = bootstrap_ci(a, b, statistic, resamples=40, seed=0)
+    free = bootstrap_ci(a, b, statistic, resamples=40, seed=0, floor=None)
+    assert free.low < 0 < free.high
+    assert floored.low == 0.0 and floored.high == free.high and floored.value == free.value
 
 
 def test_fad_infinity_is_withheld_when_its_fit_is_poor():

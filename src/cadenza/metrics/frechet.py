@@ -162,6 +162,7 @@ def bootstrap_ci(
     resamples: int = 100,
     level: float = 0.95,
     seed: int = 0,
+    floor: float | None = 0.0,
 ) -> ConfidenceInterval:
     """Bias-corrected percentile bootstrap interval of ``statistic(a, b)`` (FAD by default).
 
@@ -169,7 +170,8 @@ def bootstrap_ci(
     it holds fewer distinct embeddings and its FAD carries a larger small-sample bias: the raw
     percentiles sit above ``value``, and with few clips the whole interval can lie above it.
     The percentiles are therefore shifted down by that bias (the bootstrap mean minus
-    ``value``), which centres the spread on the estimate; the low end is kept at or above 0.
+    ``value``), which centres the spread on the estimate; the low end is kept at or above
+    ``floor`` (FAD is never negative; None for a statistic that can be, like unbiased KID).
     It describes the spread of FAD at this set size; for a size-independent number use
     ``fad_infinity``.
     """
@@ -185,4 +187,5 @@ def bootstrap_ci(
     bias = float(values.mean()) - value
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail]) - bias
-    return ConfidenceInterval(value, max(float(low), 0.0), float(high), level)
+    low = float(low) if floor is None else max(float(low), floor)
+    return ConfidenceInterval(value, low, float(high), level)
