@@ -50,3 +50,13 @@ def test_model_menu_and_who_may_name_folders(tmp_path):
     assert list(chosen) == [str(shipped("tiny-piano-diffwave")), "tiny-piano-mel"]
     assert is_local("127.0.0.1") and is_local("localhost") and is_local("::1")
     assert not is_local("0.0.0.0") and not is_local("192.168.1.2")
+
+
+def test_an_edits_summary_carries_its_notes():
+    from cadenza.app_studio import _summary
+
+    record = {"task": "inpaint", "seed": 0, "notes": ["the model makes audio at 16000 Hz: ..."],
+              "plan": {"sampler": "ddpm", "steps": 20, "strategy": "repaint"}}
+    assert _summary(record, 1.0).splitlines() == [
+        "inpaint: ddpm, 20 steps, repaint, seed 0; 1.0 s",
+        "note: the model makes audio at 16000 Hz: ..."]

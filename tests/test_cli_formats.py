@@ -61,6 +61,8 @@ def test_an_edit_returns_the_inputs_rate_channels_and_known_samples(task, suffix
     assert record["output_format"]["channels"] == 2
     assert record["model_format"] == {"sample_rate": 16000, "channels": 1}
     assert record["clipped_samples"] == 0
+    assert record["model_band_hz"] == 8000  # the chord's clicks only up there: no note
+    assert record["notes"] == [] and "note:" not in result.output
 
 
 def test_rate_and_channels_can_be_asked_for(inputs, tmp_path):
@@ -71,3 +73,19 @@ def test_rate_and_channels_can_be_asked_for(inputs, tmp_path):
     assert result.exit_code == 0, result.output
     info = soundfile.info(out)
     assert (info.samplerate, info.channels, info.frames) == (22050, 1, 2 * 22050)
+
+
+def test_an_edit_notes_the_band_its_model_cannot_make(tmp_path):
+    """Cymbal-bright input (a 10 kHz partial) to the 16 kHz default: one line says the new audio
+    has nothing above 8 kHz, and how much of the input lies there."""
+    t = np.arange(2 * RATE) / RATE
+    wave = 0.3 * np.sin(2 * np.pi * 261.6 * t) + 0.03 * np.sin(2 * np.pi * 10_000 * t)
+    source, out = tmp_path / "bright.wav", tmp_path / "out.wav"
+    soundfile.write(source, wave.astype(np.float32), RATE)
+    result = CliRunner().invoke(app, ["inpaint", str(source), "--gaps", "0.5-0.9", "--steps",
+                                      "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: the model makes audio at 16000 Hz" in result.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["input_power_above_model_band_db"] == pytest.approx(-20, abs=0.5)
+    assert len(record["notes"]) == 1

@@ -95,6 +95,26 @@ def test_edit_writes_the_wav_and_the_record_the_cli_writes(piano, clip, tmp_path
     assert np.array_equal(result[known], clip[0].numpy()[known])  # float wav: exact
 
 
+def test_an_edit_says_what_its_input_holds_above_the_models_band():
+    """A 16 kHz model makes nothing above 8 kHz: a 44.1 kHz input with a 10 kHz tone at a
+    tenth of the amplitude (-20 dB of its power) hears so; one with nothing there, or at the
+    model's own rate, does not."""
+    rate = 44100
+    t = np.arange(rate) / rate
+    low = np.sin(2 * np.pi * 440 * t)[None]
+    bright = low + 0.1 * np.sin(2 * np.pi * 10_000 * t)[None]
+    said = runs.band_beyond_model([(bright, rate)], 16000)
+    assert said["model_band_hz"] == 8000
+    assert said["input_power_above_model_band_db"] == pytest.approx(-20, abs=0.2)
+    assert len(said["notes"]) == 1 and "nothing above 8 kHz" in said["notes"][0]
+    quiet = runs.band_beyond_model([(low, rate)], 16000)
+    assert quiet["input_power_above_model_band_db"] < runs.BAND_NOTE_DB
+    assert quiet["notes"] == []
+    at_model_rate = runs.band_beyond_model([(low[:, ::3], 16000)], 16000)
+    assert at_model_rate["input_power_above_model_band_db"] is None
+    assert at_model_rate["notes"] == []
+
+
 def test_generate_writes_clips_and_generate_json(piano, tmp_path):
     record = runs.generate(piano, "tiny-piano-mel", tmp_path, seconds=0.25, batch=2, seed=4,
                            plan=piano.plan(steps=2))

@@ -350,8 +350,9 @@ class Studio:
 def _summary(record: dict[str, Any], seconds: float) -> str:
     plan = record["plan"]
     strategy = f", {plan['strategy']}" if plan["strategy"] else ""
+    notes = "".join(f"\nnote: {note}" for note in record.get("notes", []))
     return (f"{record['task']}: {plan['sampler']}, {plan['steps']} steps{strategy}, seed "
-            f"{record['seed']}; {seconds:.1f} s")
+            f"{record['seed']}; {seconds:.1f} s{notes}")
 
 
 def _attribute(text: str) -> str:

@@ -25,10 +25,16 @@ from torch import Tensor
 from cadenza import conform, tasks
 from cadenza.atomic import add_record, check_writable, unique_key, write_json
 from cadenza.data import audio
+from cadenza.metrics.bandwidth import power_above
 from cadenza.plan import Plan
 from cadenza.version import __version__
 
 EDITS = ("extend", "inpaint", "outpaint", "transfer", "interpolate")
+
+BAND_NOTE_DB = -40.0
+"""An edit says so when more of its input's power than this (dB of the whole) lies above the
+band the model can make: the new audio has none of it. A piano's hammer noise alone puts about
+-50 dB above 8 kHz; -40 dB is a band that is clearly there."""
 """The tasks that start from audio: their inputs are files, their result one wav."""
 
 
@@ -159,6 +165,7 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
         "output": str(out),
         "output_format": {**user.record(), "seconds": round(output.seconds, 6)},
         "output_seconds": round(output.seconds, 6),
+        **band_beyond_model(originals, model.sample_rate),
         "loudness_matching": gains, **done,
         "timings_seconds": {"load": round(load_seconds + loaded - started, 3),
                             "run": round(finished - loaded, 3)},
@@ -166,6 +173,24 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
     }
     write_json(out.with_suffix(".json"), record)
     return record
+
+
+def band_beyond_model(originals: Sequence[tuple[np.ndarray, int]], model_rate: int
+                      ) -> dict[str, Any]:
+    """What the inputs hold above the model's band (half its sample rate), which the audio it
+    makes cannot: the band, the largest share of an input's power above it (dB; None when no
+    input's rate reaches past it) and, when that share is above ``BAND_NOTE_DB``, a note."""
+    band = model_rate / 2
+    shares = [power_above(wave, native, band) for wave, native in originals if native / 2 > band]
+    share = max(shares, default=0.0)
+    above_db = round(10 * math.log10(share), 1) if share > 0 else None
+    notes = []
+    if above_db is not None and above_db > BAND_NOTE_DB:
+        notes.append(f"the model makes audio at {model_rate} Hz: what it made has nothing "
+                     f"above {band / 1000:g} kHz, where the input holds {above_db:g} dB of its "
+                     "power (the input's own samples keep theirs)")
+    return {"model_band_hz": band, "input_power_above_model_band_db": above_db,
+            "notes": notes}
 
 
 def _timeline(task: str, bases: list[np.ndarray], rate: int,

@@ -105,9 +105,11 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
                                   **_strategy_options(strategy, **choices["options"]))
     else:
         plan = pipeline.plan(None, choices["sampler"], choices["steps"])
-    runs.edit(task, pipeline, model, inputs, out, seed=seed, plan=plan, settings=settings,
-              rate=rate, channels=channels, progress=True,
-              load_seconds=time.perf_counter() - started)
+    record = runs.edit(task, pipeline, model, inputs, out, seed=seed, plan=plan,
+                       settings=settings, rate=rate, channels=channels, progress=True,
+                       load_seconds=time.perf_counter() - started)
+    for note in record["notes"]:
+        typer.echo(f"note: {note}", err=True)
     typer.echo(str(out))
 
 

@@ -31,3 +31,11 @@ def bandwidth(clips: np.ndarray, sample_rate: int, fraction: float = 0.99) -> fl
     if cumulative[-1] <= 0:
         return 0.0
     return float(frequencies[np.searchsorted(cumulative, fraction * cumulative[-1])])
+
+
+def power_above(clips: np.ndarray, sample_rate: int, frequency_hz: float) -> float:
+    """The share of the clips' power above ``frequency_hz`` (0 for silence): what a model that
+    works below it cannot make."""
+    frequencies, power = power_spectrum(clips, sample_rate)
+    total = float(power.sum())
+    return float(power[frequencies > frequency_hz].sum()) / total if total > 0 else 0.0
