@@ -28,7 +28,8 @@ mel bins, the complex STFT's exact inverse and the 8 kHz waveform (the DiffWave'
 calibration rows that say what a number sounds like: 8-bit mu-law, white noise at 60 and 40 dB
 below the clip's RMS, and Griffin-Lim on the full linear STFT magnitude. A ``--vocos`` may be
 a vocoder folder, a training run (its latest checkpoint's EMA) or one checkpoint folder of a
-run, of a plain Vocos or of one trained with discriminators (its generator). Writes
+run, of a plain Vocos or of one trained with discriminators (its generator); it reads the mel
+bands it was trained on (the default's FFT and hop, 64 bands unless its network says more). Writes
 ``benchmarks/results/NAME.json`` and ``NAME.png`` (original and decoded spectrograms of one
 clip, stacked), NAME being ``--record``, and prints the markdown table for RESULTS.md.
 """
@@ -101,16 +102,17 @@ def train_clips(corpus: Path, count: int) -> np.ndarray:
     return clips[np.sort(np.random.default_rng(0).permutation(len(clips))[:count])]
 
 
-def vocos_from(path: Path) -> torch.nn.Module:
+def vocos_from(path: Path) -> tuple[torch.nn.Module, int]:
     """A vocoder folder, a training run in progress (its latest checkpoint's EMA) or one
-    checkpoint folder of a run; a GAN run's generator."""
+    checkpoint folder of a run (a GAN run's generator), and the mel bands it reads."""
     if (path / "vocoder.json").exists():
-        return load_vocoder(path)
+        return load_vocoder(path), read_json(path / "vocoder.json")["n_mels"]
     run, checkpoint = checkpoint_of(path)
     config = dict(read_json(run / "preset.json")["network"])
+    n_mels = config["n_mels"]
     vocoder = network(config.pop("name"), **config)
     vocoder.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
-    return getattr(vocoder, "generator", vocoder).eval()
+    return getattr(vocoder, "generator", vocoder).eval(), n_mels
 
 
 def checkpoint_of(path: Path) -> tuple[Path, Path]:
@@ -154,9 +156,10 @@ def mel_decoders(clips: torch.Tensor, vocos_paths: list[Path]) -> dict[str, Deco
             lambda wave: shipped.decode(mel64.encode(wave), samples),
     }
     for path in vocos_paths:
-        vocos = vocos_from(path)
-        decoders[f"mel 64 + Vocos ({describe(path)})"] = (
-            lambda wave, vocos=vocos: vocos(mel64.log_mel(wave), samples=samples))
+        vocos, n_mels = vocos_from(path)
+        mel = mel64 if n_mels == 64 else representation(**{**DEFAULT_MEL, "n_mels": n_mels})
+        decoders[f"mel {n_mels} + Vocos ({describe(path)})"] = (
+            lambda wave, vocos=vocos, mel=mel: vocos(mel.log_mel(wave), samples=samples))
     decoders["mel 128 + fast Griffin-Lim 32"] = griffin(mel128, 32)
     return decoders
 
