@@ -30,12 +30,12 @@ from cadenza.plan import Plan
 from cadenza.version import __version__
 
 EDITS = ("extend", "inpaint", "outpaint", "transfer", "interpolate")
+"""The tasks that start from audio: their inputs are files, their result one wav."""
 
 BAND_NOTE_DB = -40.0
 """An edit says so when more of its input's power than this (dB of the whole) lies above the
 band the model can make: the new audio has none of it. A piano's hammer noise alone puts about
 -50 dB above 8 kHz; -40 dB is a band that is clearly there."""
-"""The tasks that start from audio: their inputs are files, their result one wav."""
 
 
 def parse_gaps(text: str, option: str = "--gaps") -> list[tuple[float, float]]:
