@@ -75,17 +75,30 @@ def test_rate_and_channels_can_be_asked_for(inputs, tmp_path):
     assert (info.samplerate, info.channels, info.frames) == (22050, 1, 2 * 22050)
 
 
-def test_an_edit_notes_the_band_its_model_cannot_make(tmp_path):
-    """Cymbal-bright input (a 10 kHz partial) to the 16 kHz default: one line says the new audio
-    has nothing above 8 kHz, and how much of the input lies there."""
+@pytest.mark.parametrize("band_fill", ["--band-fill", "--no-band-fill"])
+def test_an_edit_notes_the_band_its_model_cannot_make(band_fill, tmp_path):
+    """Cymbal-bright input (a 10 kHz partial) to the 16 kHz default: one line says how much of
+    the input lies above 8 kHz, and whether the new audio's band there was continued from the
+    input around it (the default) or left empty."""
     t = np.arange(2 * RATE) / RATE
     wave = 0.3 * np.sin(2 * np.pi * 261.6 * t) + 0.03 * np.sin(2 * np.pi * 10_000 * t)
     source, out = tmp_path / "bright.wav", tmp_path / "out.wav"
     soundfile.write(source, wave.astype(np.float32), RATE)
     result = CliRunner().invoke(app, ["inpaint", str(source), "--gaps", "0.5-0.9", "--steps",
-                                      "2", "--out", str(out)])
+                                      "2", band_fill, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "note: the model makes audio at 16000 Hz" in result.output
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["input_power_above_model_band_db"] == pytest.approx(-20, abs=0.5)
     assert len(record["notes"]) == 1
+    if band_fill == "--band-fill":
+        assert record["band_filled_hz"] == [7600.0, RATE / 2]
+        assert "continued from the input" in record["notes"][0]
+    else:
+        assert record["band_filled_hz"] is None
+        assert "nothing above 8 kHz" in record["notes"][0]
+    edited, _ = soundfile.read(out, dtype="float32")
+    gap = edited[round(0.55 * RATE): round(0.85 * RATE)]
+    spectrum = np.abs(np.fft.rfft(gap * np.hanning(len(gap)))) ** 2
+    above = spectrum[np.fft.rfftfreq(len(gap), 1 / RATE) > 8500].sum() / spectrum.sum()
+    assert (above > 1e-4) if band_fill == "--band-fill" else (above < 1e-6)

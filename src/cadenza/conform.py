@@ -5,7 +5,8 @@ A model works at its own rate and channel count (16 kHz mono for the shipped pia
 must not hand a 44.1 kHz stereo master back as 16 kHz mono: only the regions the model made
 are converted (soxr, then the same audio in every channel) and joined to the user's own
 samples with a short equal-power crossfade inside each region; everywhere else the output is
-the input, sample for sample.
+the input, sample for sample. Where the user's rate reaches above the model's band, the made
+regions' band is continued from the user's audio around them (:mod:`cadenza.band`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import soundfile
 import soxr
 import torch
 
+from cadenza import band
 from cadenza.data import audio
-from cadenza.joins import SEAM_SECONDS, fade_in, mirror_extend, paste, span_gain
+from cadenza.joins import CONTEXT_SECONDS, SEAM_SECONDS, fade_in, mirror_extend, paste, span_gain
 from cadenza.loudness import PEAK_CEILING_DB
 
 
@@ -59,28 +61,67 @@ def to_model(wave: np.ndarray, rate: int, model_rate: int, model_channels: int) 
     return torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
 
 
+def fills_band(model_rate: int, user: Format, band_fill: bool = True) -> list[float] | None:
+    """The band ``[low, high]`` (Hz) that :mod:`cadenza.band` fills in made audio for ``user``,
+    or None: the model's band reaches the user's, or ``band_fill`` is off."""
+    edge = model_rate / 2
+    if not band_fill or user.sample_rate / 2 <= edge:
+        return None
+    return [band.FILL_FROM * edge, user.sample_rate / 2]
+
+
 def to_user(made: torch.Tensor, model_rate: int, base: np.ndarray, user: Format,
-            regions: Iterable[tuple[float, float]]) -> tuple[np.ndarray, dict]:
+            regions: Iterable[tuple[float, float]], band_fill: bool = True
+            ) -> tuple[np.ndarray, dict]:
     """The output in the user's format: ``base`` (the user's audio placed on the output's time
     line, ``(channels, samples)`` at ``user.sample_rate``) with each region ``[start, end)``
     (seconds) taken from ``made`` (the model's output over the same time line), resampled and
-    copied to every channel. Regions that meet known audio start and end with a crossfade of
-    ``SEAM_SECONDS`` inside them; the made audio is scaled down if it would pass the
-    true-peak ceiling. Returns the output and what was done."""
+    copied to every channel, its band above the model's continued from the known audio within
+    ``CONTEXT_SECONDS`` of it (unless ``band_fill`` is off). Regions that meet known audio start
+    and end with a crossfade of ``SEAM_SECONDS`` inside them; the made audio is scaled down if
+    it would pass the true-peak ceiling. Returns the output and what was done."""
     rate, length = user.sample_rate, base.shape[-1]
+    regions = [(round(start * rate), min(round(end * rate), length)) for start, end in regions]
     converted = _converted(made, model_rate, user, length)
-    out, gains = base.copy(), []
-    for start, end in regions:
-        first, last = round(start * rate), min(round(end * rate), length)
+    filling = fills_band(model_rate, user, band_fill)
+    known = np.ones(length, dtype=bool)
+    for first, last in regions:
+        known[first:last] = False
+    out, gains, filled = base.copy(), [], False
+    for first, last in regions:
         span = converted[:, first:last]
+        if filling:
+            extra = _band(converted, base, known, first, last, rate, model_rate / 2)
+            filled = filled or extra is not None
+            span = span if extra is None else span + extra
         gain = _headroom(span)
         gains.append(round(20 * np.log10(gain), 3) if gain < 1 else 0.0)
         old = torch.from_numpy(base[:, first:last].astype(np.float64))
         new = torch.from_numpy(span.astype(np.float64) * gain)
         weight = span_gain(first, last, length, round(SEAM_SECONDS * rate), old)
         out[:, first:last] = paste(old, new, weight).numpy().astype(base.dtype)
-    return out, {"headroom_gains_db": gains,
+    return out, {"headroom_gains_db": gains, "band_filled_hz": filling if filled else None,
                  "clipped_samples": int((np.abs(out) >= 1.0).sum())}
+
+
+def _band(converted: np.ndarray, base: np.ndarray, known: np.ndarray, first: int, last: int,
+          rate: int, edge_hz: float) -> np.ndarray | None:
+    """The band above ``edge_hz`` for ``converted[:, first:last]``, its envelope moving from the
+    known audio's before the region to the known audio's after it (one side's alone when only
+    one side is known; None when neither is). The band is made over a frame more on either
+    side, so that it is whole at the seams."""
+    reach = round(CONTEXT_SECONDS * rate)
+    sides = []
+    for low, high in ((max(0, first - reach), first), (last, min(len(known), last + reach))):
+        context = base[:, low:high][:, known[low:high]]
+        sides.append(band.envelope_gain(context.astype(np.float64), rate, edge_hz))
+    measured = [side for side in sides if side is not None]
+    if not measured:
+        return None
+    start, end = (sides[0], sides[1]) if len(measured) == 2 else (measured[0], None)
+    low, high = max(0, first - band.N_FFT), min(converted.shape[-1], last + band.N_FFT)
+    filled = band.fill(converted[:, low:high].astype(np.float64), rate, edge_hz, start, end)
+    return filled[:, first - low: last - low].astype(converted.dtype)
 
 
 def placed(wave: np.ndarray, before: int = 0, after: int = 0) -> np.ndarray:
@@ -96,34 +137,48 @@ def placed(wave: np.ndarray, before: int = 0, after: int = 0) -> np.ndarray:
 
 
 def stream_to_user(chunks: Iterator[torch.Tensor], model_rate: int, prompt: np.ndarray,
-                   user: Format, added: int) -> Iterator[np.ndarray]:
+                   user: Format, added: int, band_fill: bool = True) -> Iterator[np.ndarray]:
     """An extension streamed in the user's format, ``(channels, n)`` pieces: ``prompt`` (the
     user's audio) as it is, then ``added`` new samples: the model's chunks beyond the prompt,
-    resampled as one stream (hours of audio never sit in memory) and copied to every channel,
-    the first of them crossfading from the prompt's mirror image. ``chunks`` are the model's
-    ``(1, channels, n)`` pieces of prompt and continuation (``cadenza.tasks.extend_chunks``);
-    the stream runs over the prompt too, so its filter starts on real audio."""
+    resampled as one stream (hours of audio never sit in memory), copied to every channel with
+    the band above the model's continued from the prompt's last ``CONTEXT_SECONDS`` (unless
+    ``band_fill`` is off), the first of them crossfading from the prompt's mirror image.
+    ``chunks`` are the model's ``(1, channels, n)`` pieces of prompt and continuation
+    (``cadenza.tasks.extend_chunks``); the stream runs over the prompt too, so its filter
+    starts on real audio."""
     known = prompt.shape[-1]
     fade = min(round(SEAM_SECONDS * user.sample_rate), added)
     mirror = placed(prompt, after=fade)[:, known:]
     rising = fade_in(fade, fade, torch.empty(0, dtype=torch.float64)).numpy()
     stream = soxr.ResampleStream(model_rate, user.sample_rate, 1, dtype="float32",
                                  quality="VHQ")
+    filler, waiting = None, np.zeros((user.channels, 0))
+    if fills_band(model_rate, user, band_fill):
+        context = prompt[:, -round(CONTEXT_SECONDS * user.sample_rate):].astype(np.float64)
+        gain = band.envelope_gain(context, user.sample_rate, model_rate / 2)
+        if gain is not None:
+            filler = band.Filler(user.sample_rate, model_rate / 2, gain)
     yield prompt
     seen = done = 0  # resampled samples seen; new samples written
     for piece, last in _chunks_then_end(chunks):
         out = stream.resample_chunk(piece[0].float().mean(dim=0).numpy(), last=last)
-        skip, seen = max(0, known - seen), seen + out.size
-        out = out[skip:][: added - done]
-        if out.size == 0:
+        out = np.repeat(out[None], user.channels, axis=0).astype(np.float64)
+        if filler is not None:  # the band comes a frame behind: samples wait for theirs
+            waiting = np.concatenate([waiting, out], axis=-1)
+            banded = filler.push(out)
+            if last:
+                banded = np.concatenate([banded, filler.close()], axis=-1)
+            out, waiting = waiting[:, : banded.shape[-1]] + banded, waiting[:, banded.shape[-1]:]
+        skip, seen = max(0, known - seen), seen + out.shape[-1]
+        new = out[:, skip:][:, : added - done].astype(prompt.dtype)
+        if new.shape[-1] == 0:
             continue
-        new = np.repeat(out[None], user.channels, axis=0).astype(prompt.dtype)
         if done < fade:
-            count = min(fade - done, out.size)
+            count = min(fade - done, new.shape[-1])
             weight = rising[done: done + count]
             new[:, :count] = (mirror[:, done: done + count] * np.sqrt(1 - weight**2)
                               + new[:, :count] * weight)
-        done += out.size
+        done += new.shape[-1]
         yield new
     if done < added:  # the resampled length can fall a sample short of the exact count
         yield np.zeros((user.channels, added - done), dtype=prompt.dtype)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from cadenza import conform, tasks
+from cadenza import band, conform, tasks
 from cadenza.atomic import add_record, check_writable, unique_key, write_json
 from cadenza.data import audio
 from cadenza.metrics.bandwidth import power_above
@@ -110,13 +110,15 @@ def generate(model: tasks.Model, model_name: str | Path, out: Path, *, seconds: 
 def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence[Path],
          out: Path, *, seed: int, plan: Plan, settings: dict[str, Any],
          rate: int | None = None, channels: int | None = None,
-         progress: tasks.Progress = False,
+         progress: tasks.Progress = False, band_fill: bool = True,
          load_seconds: float = 0.0) -> dict[str, Any]:
     """Run ``cadenza.tasks.<task>`` with ``plan`` and ``settings`` on the audio files
     ``inputs`` at the model's rate; write the wav ``out`` in the first input's format (or
     ``rate`` / ``channels``) with its known samples as they were, and beside it (``out`` with
     ``.json``) the record: the plan verbatim, both formats and what was done to the new audio's
-    level. Returns the record; ``load_seconds`` (loading the model) counts in its load time.
+    level. The band above the model's is continued in the new audio from the user's around it
+    (``cadenza.band``) unless ``band_fill`` is off. Returns the record; ``load_seconds``
+    (loading the model) counts in its load time.
     ``extend`` is streamed: hours of audio never sit in memory."""
     if task not in EDITS:
         raise ValueError(f"unknown editing task {task!r}; choose one of {', '.join(EDITS)}")
@@ -144,14 +146,17 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
             - keep.shape[-1]
         clipped = 0
         with audio.open_wav(out, user.sample_rate, user.channels, user.subtype) as append:
-            for piece in conform.stream_to_user(chunks, model.sample_rate, keep, user, added):
+            for piece in conform.stream_to_user(chunks, model.sample_rate, keep, user, added,
+                                                band_fill):
                 clipped += int((np.abs(piece) >= 1.0).sum())
                 append(piece)
-        done = {"clipped_samples": clipped}
+        filled = keep.shape[-1] >= band.N_FFT and conform.fills_band(model.sample_rate, user,
+                                                                      band_fill)
+        done = {"band_filled_hz": filled or None, "clipped_samples": clipped}
     else:  # looked up at call time, so a test can spy on the task
         made = getattr(tasks, task)(model, *waves, **run)
         base, regions = _timeline(task, bases, user.sample_rate, settings)
-        result, done = conform.to_user(made, model.sample_rate, base, user, regions)
+        result, done = conform.to_user(made, model.sample_rate, base, user, regions, band_fill)
         audio.write(out, result, user.sample_rate, user.subtype)
     finished = time.perf_counter()
     output = audio.info(out)
@@ -165,8 +170,8 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
         "output": str(out),
         "output_format": {**user.record(), "seconds": round(output.seconds, 6)},
         "output_seconds": round(output.seconds, 6),
-        **band_beyond_model(originals, model.sample_rate),
         "loudness_matching": gains, **done,
+        **band_beyond_model(originals, model.sample_rate, done["band_filled_hz"]),
         "timings_seconds": {"load": round(load_seconds + loaded - started, 3),
                             "run": round(finished - loaded, 3)},
         "cadenza": __version__,
@@ -175,21 +180,25 @@ def edit(task: str, model: tasks.Model, model_name: str | Path, inputs: Sequence
     return record
 
 
-def band_beyond_model(originals: Sequence[tuple[np.ndarray, int]], model_rate: int
-                      ) -> dict[str, Any]:
+def band_beyond_model(originals: Sequence[tuple[np.ndarray, int]], model_rate: int,
+                      filled_hz: list[float] | None = None) -> dict[str, Any]:
     """What the inputs hold above the model's band (half its sample rate), which the audio it
     makes cannot: the band, the largest share of an input's power above it (dB; None when no
-    input's rate reaches past it) and, when that share is above ``BAND_NOTE_DB``, a note."""
-    band = model_rate / 2
-    shares = [power_above(wave, native, band) for wave, native in originals if native / 2 > band]
+    input's rate reaches past it) and, when that share is above ``BAND_NOTE_DB``, a note
+    saying whether the band was continued from the input (``filled_hz``) or left empty."""
+    edge = model_rate / 2
+    shares = [power_above(wave, native, edge) for wave, native in originals if native / 2 > edge]
     share = max(shares, default=0.0)
     above_db = round(10 * math.log10(share), 1) if share > 0 else None
     notes = []
     if above_db is not None and above_db > BAND_NOTE_DB:
-        notes.append(f"the model makes audio at {model_rate} Hz: what it made has nothing "
-                     f"above {band / 1000:g} kHz, where the input holds {above_db:g} dB of its "
-                     "power (the input's own samples keep theirs)")
-    return {"model_band_hz": band, "input_power_above_model_band_db": above_db,
+        made = (f"its band above {edge / 1000:g} kHz was continued from the input around it "
+                "(--no-band-fill leaves it empty)" if filled_hz else
+                f"what it made has nothing above {edge / 1000:g} kHz")
+        notes.append(f"the model makes audio at {model_rate} Hz, and the input holds "
+                     f"{above_db:g} dB of its power above {edge / 1000:g} kHz: {made} (the "
+                     "input's own samples keep theirs)")
+    return {"model_band_hz": edge, "input_power_above_model_band_db": above_db,
             "notes": notes}
 
 

@@ -67,6 +67,9 @@ LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the curv
                             f"{STRATEGIES['interp']['lambda_curve']}).")
 RATE = typer.Option(None, help="Sample rate of the output (default: the input's).")
 CHANNELS = typer.Option(None, help="Channels of the output (default: the input's).")
+BAND_FILL = typer.Option(True, help="Where the input reaches above the model's band, continue "
+                         "the new audio's band from the input around it (spectral band "
+                         "replication); --no-band-fill leaves it empty.")
 STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
                                   "1 starts from noise, small stays close to the input.")
 
@@ -81,7 +84,7 @@ def _strategy_options(strategy: str, jump_length: int | None, resample: int | No
 
 def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed: int,
               choices: dict, settings: dict, rate: int | None = None,
-              channels: int | None = None) -> None:
+              channels: int | None = None, band_fill: bool = True) -> None:
     """Load the model, resolve its plan from ``choices`` (sampler, steps and, for tasks with
     known audio, strategy and strategy options: see :func:`_edit_choices`), run
     ``cadenza.tasks.<task>`` with the plan and ``settings`` on ``inputs`` at the model's rate,
@@ -107,6 +110,7 @@ def _run_edit(task: str, model: Path | None, inputs: list[Path], out: Path, seed
         plan = pipeline.plan(None, choices["sampler"], choices["steps"])
     record = runs.edit(task, pipeline, model, inputs, out, seed=seed, plan=plan,
                        settings=settings, rate=rate, channels=channels, progress=True,
+                       band_fill=band_fill,
                        load_seconds=time.perf_counter() - started)
     for note in record["notes"]:
         typer.echo(f"note: {note}", err=True)
@@ -137,7 +141,7 @@ def extend(
                     "them."),
     crossfade: float = typer.Option(0.05, help="With --regenerate-context: seam crossfade, s."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
-    rate: int = RATE, channels: int = CHANNELS,
+    rate: int = RATE, channels: int = CHANNELS, band_fill: bool = BAND_FILL,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
@@ -149,7 +153,7 @@ def extend(
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"seconds": seconds, "window_seconds": window, "context_seconds": context,
                "keep_prompt": not regenerate_context, "crossfade_seconds": crossfade},
-              rate=rate, channels=channels)
+              rate=rate, channels=channels, band_fill=band_fill)
 
 
 @app.command()
@@ -158,7 +162,7 @@ def inpaint(
     gaps: str = typer.Option(..., help="Spans to regenerate, in seconds: 3-5,6.5-7."),
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
-    rate: int = RATE, channels: int = CHANNELS,
+    rate: int = RATE, channels: int = CHANNELS, band_fill: bool = BAND_FILL,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
@@ -168,7 +172,7 @@ def inpaint(
     _run_edit("inpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"gaps": runs.parse_gaps(gaps)},
-              rate=rate, channels=channels)
+              rate=rate, channels=channels, band_fill=band_fill)
 
 
 @app.command()
@@ -178,7 +182,7 @@ def outpaint(
     side: str = typer.Option("after", help="after or before the audio."),
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
-    rate: int = RATE, channels: int = CHANNELS,
+    rate: int = RATE, channels: int = CHANNELS, band_fill: bool = BAND_FILL,
     strategy: str = STRATEGY, jump_length: int = JUMP_LENGTH, resample: int = RESAMPLE,
     lambda_curve: str = LAMBDA_CURVE,
 ) -> None:
@@ -186,7 +190,7 @@ def outpaint(
     _run_edit("outpaint", model, [audio], out, seed,
               _edit_choices(strategy, sampler, steps, jump_length, resample, lambda_curve),
               {"seconds": seconds, "side": side},
-              rate=rate, channels=channels)
+              rate=rate, channels=channels, band_fill=band_fill)
 
 
 @app.command()
