@@ -93,7 +93,7 @@ def test_an_edit_notes_the_band_its_model_cannot_make(band_fill, tmp_path):
     assert len(record["notes"]) == 1
     if band_fill == "--band-fill":
         assert record["band_filled_hz"] == [7600.0, RATE / 2]
-        assert "continued from the input" in record["notes"][0]
+        assert "continued from the input's" in record["notes"][0]
     else:
         assert record["band_filled_hz"] is None
         assert "nothing above 8 kHz" in record["notes"][0]

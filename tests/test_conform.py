@@ -70,3 +70,14 @@ def test_an_extension_streams_the_band_of_its_prompt(band_fill):
     new = out[:, 2 * RATE + 2048: -2048]
     difference = level_db(new, 9000, 20000) - level_db(prompt, 9000, 20000)
     assert abs(difference) < 2.0 if band_fill else difference < -40
+
+
+def test_audio_made_whole_gets_the_band_of_the_audio_it_restyles():
+    """A transfer makes all of its output: the band follows the envelope of the input."""
+    base = tilted_noise(2.0, RATE, seed=4)
+    made = torch.from_numpy(audio.resample(base, RATE, MODEL_RATE).mean(axis=0, keepdims=True))
+    out, done = conform.to_user(made, MODEL_RATE, base, USER, [(0.0, 2.0)])
+    middle = slice(2048, -2048)
+    difference = level_db(out[:, middle], 9000, 20000) - level_db(base[:, middle], 9000, 20000)
+    assert abs(difference) < 2.0
+    assert done["band_filled_hz"] is not None

@@ -108,14 +108,19 @@ def _band(converted: np.ndarray, base: np.ndarray, known: np.ndarray, first: int
           rate: int, edge_hz: float) -> np.ndarray | None:
     """The band above ``edge_hz`` for ``converted[:, first:last]``, its envelope moving from the
     known audio's before the region to the known audio's after it (one side's alone when only
-    one side is known; None when neither is). The band is made over a frame more on either
-    side, so that it is whole at the seams."""
+    one side is known). With no known audio near (a transfer, an interpolation: all of it
+    made) the envelope is that of the user's audio the region replaces; None if that is
+    shorter than a frame too. The band is made over a frame more on either side, so that it is
+    whole at the seams."""
     reach = round(CONTEXT_SECONDS * rate)
     sides = []
     for low, high in ((max(0, first - reach), first), (last, min(len(known), last + reach))):
         context = base[:, low:high][:, known[low:high]]
         sides.append(band.envelope_gain(context.astype(np.float64), rate, edge_hz))
     measured = [side for side in sides if side is not None]
+    if not measured:
+        replaced = band.envelope_gain(base[:, first:last].astype(np.float64), rate, edge_hz)
+        measured = [] if replaced is None else [replaced]
     if not measured:
         return None
     start, end = (sides[0], sides[1]) if len(measured) == 2 else (measured[0], None)

@@ -192,7 +192,7 @@ def band_beyond_model(originals: Sequence[tuple[np.ndarray, int]], model_rate: i
     above_db = round(10 * math.log10(share), 1) if share > 0 else None
     notes = []
     if above_db is not None and above_db > BAND_NOTE_DB:
-        made = (f"its band above {edge / 1000:g} kHz was continued from the input around it "
+        made = (f"its band above {edge / 1000:g} kHz was continued from the input's "
                 "(--no-band-fill leaves it empty)" if filled_hz else
                 f"what it made has nothing above {edge / 1000:g} kHz")
         notes.append(f"the model makes audio at {model_rate} Hz, and the input holds "

@@ -68,8 +68,9 @@ LAMBDA_CURVE = typer.Option(None, help="interp: the lambda curve, seed (the curv
 RATE = typer.Option(None, help="Sample rate of the output (default: the input's).")
 CHANNELS = typer.Option(None, help="Channels of the output (default: the input's).")
 BAND_FILL = typer.Option(True, help="Where the input reaches above the model's band, continue "
-                         "the new audio's band from the input around it (spectral band "
-                         "replication); --no-band-fill leaves it empty.")
+                         "the new audio's band from the input's (spectral band replication: "
+                         "the envelope of the audio around each new region, or of the audio "
+                         "it restyles); --no-band-fill leaves it empty.")
 STRENGTH = typer.Option(0.5, help="Fraction of the schedule to run, in (0, 1]: "
                                   "1 starts from noise, small stays close to the input.")
 
@@ -199,7 +200,7 @@ def transfer(
     out: Path = typer.Option(..., help="The wav to write (a .json goes beside it)."),
     strength: float = STRENGTH,
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
-    rate: int = RATE, channels: int = CHANNELS,
+    rate: int = RATE, channels: int = CHANNELS, band_fill: bool = BAND_FILL,
 ) -> None:
     """Restyle a recording (SDEdit).
 
@@ -207,7 +208,7 @@ def transfer(
     redoes it."""
     _run_edit("transfer", model, [audio], out, seed, {"sampler": sampler, "steps": steps},
               {"strength": strength},
-              rate=rate, channels=channels)
+              rate=rate, channels=channels, band_fill=band_fill)
 
 
 @app.command()
@@ -219,11 +220,11 @@ def interpolate(
     mode: str = typer.Option("slerp", help="slerp or linear mixing of the noisy encodings."),
     strength: float = STRENGTH,
     model: Path = MODEL, seed: int = SEED, steps: int = STEPS, sampler: str = SAMPLER,
-    rate: int = RATE, channels: int = CHANNELS,
+    rate: int = RATE, channels: int = CHANNELS, band_fill: bool = BAND_FILL,
 ) -> None:
     """Blend two recordings through the model.
 
     Both are cropped to the shorter one, noised, mixed and denoised."""
     _run_edit("interpolate", model, [a, b], out, seed, {"sampler": sampler, "steps": steps},
               {"ratio": ratio, "strength": strength, "mode": mode},
-              rate=rate, channels=channels)
+              rate=rate, channels=channels, band_fill=band_fill)
