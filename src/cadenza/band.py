@@ -90,6 +90,7 @@ class Filler:
         self.given = self.taken = 0  # samples of the frames' time line passed; samples pushed
 
     def push(self, made: np.ndarray) -> np.ndarray:
+        """The band for as many of the samples pushed so far as every frame over them is in."""
         self.taken += made.shape[-1]
         self.pending = np.concatenate([self.pending, made.astype(np.float64)], axis=-1)
         count = max(0, (self.pending.shape[-1] - N_FFT) // HOP + 1)
@@ -115,7 +116,7 @@ class Filler:
     def _gain(self, count: int) -> np.ndarray:
         if self.log_end is None:
             return np.exp(self.log_start)
-        share = (self.frame + np.arange(count) + 0.5) / self.frames
+        share = np.clip((self.frame + np.arange(count) + 0.5) / self.frames, 0, 1)
         self.frame += count
         return np.exp(self.log_start * (1 - share) + self.log_end * share)
 
