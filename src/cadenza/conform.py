@@ -168,7 +168,9 @@ def stream_to_user(chunks: Iterator[torch.Tensor], model_rate: int, prompt: np.n
     for piece, last in _chunks_then_end(chunks):
         out = stream.resample_chunk(piece[0].float().mean(dim=0).numpy(), last=last)
         out = np.repeat(out[None], user.channels, axis=0).astype(np.float64)
-        if filler is not None:  # the band comes a frame behind: samples wait for theirs
+        # The band starts a frame before the seam (the prompt's own samples are kept), and
+        # comes a frame behind the stream: samples wait for theirs.
+        if filler is not None and seen + out.shape[-1] > known - band.N_FFT:
             waiting = np.concatenate([waiting, out], axis=-1)
             banded = filler.push(out)
             if last:
