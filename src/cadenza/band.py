@@ -20,6 +20,8 @@ flat to about there and falls away above it."""
 
 N_FFT = 2048
 HOP = N_FFT // 4
+PIECE = 64 * HOP
+"""Samples :func:`fill` hands its :class:`Filler` at a time."""
 SMOOTH_SHARE = 1 / 8
 """Envelopes are averaged over this share of the copied octave's bins, so that one strong
 partial in the known audio does not decide the gain of a bin."""
@@ -67,7 +69,9 @@ def fill(made: np.ndarray, rate: int, edge_hz: float, gain_start: np.ndarray,
     ``edge_hz``), to be added to it: each filled bin is its copied bin scaled by the gain,
     which moves from ``gain_start`` to ``gain_end`` (geometrically) across ``made``."""
     filler = Filler(rate, edge_hz, gain_start, gain_end, made.shape[-1])
-    return np.concatenate([filler.push(made), filler.close()], axis=-1).astype(made.dtype)
+    pieces = [filler.push(made[:, start: start + PIECE])  # memory bounded however long
+              for start in range(0, made.shape[-1], PIECE)]
+    return np.concatenate([*pieces, filler.close()], axis=-1).astype(made.dtype)
 
 
 class Filler:
