@@ -115,3 +115,32 @@ def test_a_spiky_fill_reaches_its_contexts_loudness_with_its_peaks_limited():
     assert level_of(gap) == pytest.approx(level_of(canvas[..., :3 * RATE]), abs=1.0)
     assert true_peak_db(gap[0].numpy(), RATE) <= PEAK_CEILING_DB + 1e-6
     assert gains[0]["peak_limited"] and gains[0]["limiter_db"] > 6
+
+
+def test_new_audio_that_starts_at_the_known_level_is_not_lifted_into_a_burst():
+    """A model that hears the known audio starts at its level, then settles quieter: one gain
+    matched to the whole span would lift that start 12 dB over the audio before it. The gain
+    at the seam is held where the start meets the known level, and the span still reaches
+    the known audio's loudness."""
+    canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1)], -1)
+    new = noise(1.0, 0.025, seed=3)
+    new[..., : RATE // 10] = noise(0.1, 0.1, seed=4)  # the start, at the known level
+    decoded = canvas.clone()
+    decoded[..., 3 * RATE:] = new
+    gains: list[dict] = []
+    out = match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
+    start = out[..., 3 * RATE: 3 * RATE + RATE // 10]
+    assert rms_db(start) == pytest.approx(rms_db(canvas[..., :3 * RATE]), abs=1.0)
+    assert level(out[0, :, 3 * RATE:]) == pytest.approx(level(canvas[0, :, :3 * RATE]), abs=0.5)
+    assert gains[0]["seam_gain_db"][0] == pytest.approx(0.0, abs=0.5)
+    assert gains[0]["gain_db"] > 10  # the rest of the span is matched
+
+
+def test_new_audio_quiet_from_its_first_sample_takes_the_spans_gain_at_the_seam():
+    canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1)], -1)
+    decoded = canvas.clone()
+    decoded[..., 3 * RATE:] = noise(1.0, 0.01, seed=3)
+    gains: list[dict] = []
+    match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
+    assert gains[0]["seam_gain_db"][0] == pytest.approx(gains[0]["gain_db"], abs=0.5)
+    assert gains[0]["gain_db"] == pytest.approx(20.0, abs=0.5)

@@ -9,7 +9,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cadenza.loudness import integrated_loudness, level_difference_db, limit_made_up
+from cadenza.loudness import (
+    SILENCE_LUFS,
+    integrated_loudness,
+    level_difference_db,
+    limit_made_up,
+)
 
 SEAM_SECONDS = 0.02
 """Crossfade where decoded audio meets known audio, for representations that lose the phase."""
@@ -19,6 +24,16 @@ CONTEXT_SECONDS = 3.0
 
 MAX_MATCH_DB = 24.0
 """The most a gap's loudness is changed: a near-silent gap is not raised into loud noise."""
+
+SEAM_LEVEL_SECONDS = 0.1
+"""How much audio either side of a seam tells how loud the new audio starts against how loud the
+known audio ends."""
+
+SETTLE_SECONDS = 0.5
+"""How long a span's gain takes to move from the seam's to its own. A model hears the known
+audio and starts at its level, then settles to a level of its own (a waveform model within its
+receptive field); one gain over the whole span, matched to the span's loudness, would lift
+that start over the known audio: a burst at the seam."""
 
 GLIDE_DB_PER_SECOND = 1.0
 """How fast an extension's level moves back towards its prompt's. Each window is matched to the
@@ -33,8 +48,11 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
     known audio of ``canvas`` within ``CONTEXT_SECONDS`` of it: a gap with known audio on both
     sides starts at the level of the audio before it and ends at the level of the audio after
     it (a ramp in dB between), a span with known audio on one side takes that side's level.
-    At most ``MAX_MATCH_DB`` either way; peaks the gain would lift past the ceiling are
-    limited (:func:`cadenza.loudness.limit_made_up`), and ``gains`` says how deep. The gain ramps in
+    Where the new audio starts (or ends) nearer the known audio's level than that gain would
+    put it, the gain at the seam is held there and moves to the span's over
+    ``SETTLE_SECONDS`` (the span made up for what the hold took). At most ``MAX_MATCH_DB``
+    either way; peaks the gain would lift past the ceiling are limited
+    (:func:`cadenza.loudness.limit_made_up`), and ``gains`` says how deep. The gain ramps in
     from 1 over ``SEAM_SECONDS`` where the span meets known audio, so a waveform model's
     sample-exact join stays a join."""
     known = torch.ones(canvas.shape[-1], dtype=torch.bool)
@@ -55,22 +73,23 @@ def match_context(decoded: Tensor, canvas: Tensor, spans: list[tuple[int, int]],
             measured = [side for side in sides if side is not None]
             start_db, end_db = ((sides[0], sides[1]) if len(measured) == 2 else
                                 (measured[0],) * 2 if measured else (0.0, 0.0))
-            level_db = torch.linspace(max(-MAX_MATCH_DB, min(MAX_MATCH_DB, start_db)),
-                                      max(-MAX_MATCH_DB, min(MAX_MATCH_DB, end_db)),
-                                      last - first, dtype=torch.float64).to(new.device)
+            span_db = [max(-MAX_MATCH_DB, min(MAX_MATCH_DB, side)) for side in (start_db, end_db)]
+            seams = _seam_levels(new, canvas[index], known, first, last, rate)
+            span_db, level_db = _span_level_db(new, span_db, seams, rate)
             ramped = span_gain(first, last, canvas.shape[-1], ramp, new)
 
             def gained(extra_db: float, new=new, level_db=level_db, ramped=ramped) -> np.ndarray:
-                return _numpy(new * (1 + ((10 ** ((level_db + extra_db) / 20)).to(new) - 1)
-                                     * ramped))
+                return _numpy(new * (1 + (_gain(level_db + extra_db, new) - 1) * ramped))
 
             matched, extra_db, cut_db = limit_made_up(gained, rate)
             out[index, :, first:last] = torch.from_numpy(matched).to(new)
             if gains is not None:
                 gains.append({"clip": index, "start_seconds": round(first / rate, 6),
                               "end_seconds": round(last / rate, 6),
-                              "gain_db": round(float(level_db[0]) + extra_db, 3),
-                              "end_gain_db": round(float(level_db[-1]) + extra_db, 3),
+                              "gain_db": round(span_db[0] + extra_db, 3),
+                              "end_gain_db": round(span_db[1] + extra_db, 3),
+                              "seam_gain_db": [round(float(level_db[end]) + extra_db, 3)
+                                               for end in (0, -1)],
                               "matched": bool(measured), "peak_limited": cut_db > 0,
                               "limiter_db": cut_db})
     return out
@@ -112,6 +131,77 @@ def glide(new: Tensor, previous_lufs: list[float], target_lufs: list[float], rat
         levels.append(integrated_loudness(glided, rate) if cut_db else level + gain_db)
         cuts.append(cut_db)
     return out, gains, levels, cuts
+
+
+def _seam_levels(new: Tensor, canvas: Tensor, known: Tensor, first: int, last: int, rate: int
+                 ) -> tuple[float | None, float | None]:
+    """How much louder the known audio is than the new where they meet, in dB, at the span's
+    start and end (RMS over ``SEAM_LEVEL_SECONDS`` either side); None where no known audio meets
+    it there, or either side is silent."""
+    reach = min(round(SEAM_LEVEL_SECONDS * rate), (last - first) // 2)
+    if reach < 1:
+        return None, None
+    sides = []
+    for known_span, new_side in (((first - reach, first), new[..., :reach]),
+                                 ((last, last + reach), new[..., -reach:])):
+        low, high = known_span
+        if low < 0 or high > canvas.shape[-1] or not bool(known[low:high].all()):
+            sides.append(None)
+            continue
+        levels = [10 * math.log10(max(float(side.double().pow(2).mean()), 1e-20))
+                  for side in (canvas[..., low:high], new_side)]
+        silent = min(levels) <= SILENCE_LUFS - 0.691  # BS.1770's absolute gate, unweighted
+        sides.append(None if silent else levels[0] - levels[1])
+    return sides[0], sides[1]
+
+
+def _span_level_db(new: Tensor, span_db: list[float], seams: tuple[float | None, float | None],
+                   rate: int) -> tuple[list[float], Tensor]:
+    """The gain in dB per sample of a span of ``new`` audio to be matched by ``span_db`` (at its
+    start and end), held at its seams (:func:`_held_at_seams`) and raised by the loudness the
+    holds took, so that the span still meets its target (no hold where that would take the
+    gain past ``MAX_MATCH_DB``). Returns the span's gains at start and end, and the curve."""
+    length, device = new.shape[-1], new.device
+    line = _held_at_seams(span_db, (None, None), length, rate).to(device)
+    held = _held_at_seams(span_db, seams, length, rate).to(device)
+    if torch.equal(line, held):
+        return span_db, held
+    taken = (integrated_loudness(_numpy(new * _gain(line, new)), rate)
+             - integrated_loudness(_numpy(new * _gain(held, new)), rate))
+    if not math.isfinite(taken) or taken <= 0:
+        return span_db, held
+    if taken > MAX_MATCH_DB - max(abs(side) for side in span_db):
+        return span_db, line  # a span already lifted near the most: no room to make up a hold
+    span_db = [side + taken for side in span_db]
+    return span_db, _held_at_seams(span_db, seams, length, rate).to(device)
+
+
+def _held_at_seams(span_db: list[float], seams: tuple[float | None, float | None], length: int,
+                   rate: int) -> Tensor:
+    """A span's gain in dB per sample: from ``span_db[0]`` to ``span_db[1]`` (a line), except
+    near a seam where the new audio already meets the known audio's level more closely than
+    the span's gain would put it: there the gain starts at the one that meets it (between 0 dB,
+    the audio as it came, and the span's gain) and moves to the span's over
+    ``SETTLE_SECONDS`` (a raised cosine)."""
+    level_db = torch.linspace(span_db[0], span_db[1], length, dtype=torch.float64)
+    settle = min(round(SETTLE_SECONDS * rate), length // 2)
+    if settle < 1:
+        return level_db
+    weight = 0.5 + 0.5 * torch.cos(torch.linspace(0, math.pi, settle, dtype=torch.float64))
+    for seam_db, end in zip(seams, (0, length - 1), strict=True):
+        if seam_db is None:
+            continue
+        planned = float(level_db[end])
+        held = min(max(seam_db, min(0.0, planned)), max(0.0, planned))
+        if end == 0:
+            level_db[:settle] += (held - planned) * weight
+        else:
+            level_db[-settle:] += (held - planned) * weight.flip(0)
+    return level_db
+
+
+def _gain(level_db: Tensor, like: Tensor) -> Tensor:
+    return (10 ** (level_db / 20)).to(like)
 
 
 def _numpy(wave: Tensor) -> np.ndarray:
