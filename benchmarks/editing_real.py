@@ -58,7 +58,13 @@ from cadenza.clips import audio_files  # noqa: E402
 from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
-from cadenza.metrics.continuity import continuity, join_dips, onset_rate, silences  # noqa: E402
+from cadenza.metrics.continuity import (  # noqa: E402
+    continuity,
+    join_dips,
+    join_rises,
+    onset_rate,
+    silences,
+)
 from cadenza.pipeline import SHIPPED, load, model_folder  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -168,6 +174,16 @@ def silence_rate(pieces: list[list[np.ndarray]]) -> dict:
     return {"silences_per_20s": count / seconds * 20}
 
 
+def rise_at_joins(pieces: list[list[np.ndarray]], joins: list[float]) -> dict:
+    """The median, over every piece's window joins (seconds from the start of its new audio),
+    of how much louder the 200 ms after a join peak than the 200 ms before it
+    (``cadenza.metrics.continuity.join_rises``), each piece's clips joined back into the span
+    they were cut from; empty without joins or clips."""
+    rises = [rise for clips in pieces if clips
+             for rise in join_rises(np.concatenate(clips)[None], RATE, joins)]
+    return {"median_join_rise_db": float(np.median(rises))} if rises else {}
+
+
 def pace_by_clip(pieces: list[list[np.ndarray]]) -> dict:
     """Onsets per second of the new audio's successive clips, averaged over the pieces: does an
     extension get busier as it goes on? Empty without clips."""
@@ -228,8 +244,9 @@ def measure(args: argparse.Namespace) -> dict:
     window = {"window_seconds": args.window, "context_seconds": args.context}
     other_windows = window != WINDOW  # cached apart; the pictured first piece stays the default's
     for task, (cut, run, regions, total) in edits(args.extend_seconds, window).items():
-        floors, ceilings, real_clips = [], [], []
+        floors, ceilings, real_clips, cut_clips = [], [], [], []
         joins = window_joins(task, args.extend_seconds, window)
+        inside = [join - regions[0][0] for join in joins]  # from the start of the new audio
         for (_, wave), (_, other) in zip(pieces, others, strict=True):
             real = wave[:, : round(total * RATE)]
             start, end = (round(t * RATE) for t in regions[0])
@@ -238,10 +255,13 @@ def measure(args: argparse.Namespace) -> dict:
             floors.append(seam_scores(real, regions, joins))
             ceilings.append(seam_scores(spliced, regions, joins))
             real_clips.append(new_clips(real, regions))
+            cut_clips.append(new_clips(spliced, regions))
         record["rows"][f"{task} | real audio (floor)"] = {
-            **summary(floors), **silence_rate(real_clips), **pace_by_clip(real_clips)}
+            **summary(floors), **silence_rate(real_clips), **pace_by_clip(real_clips),
+            **rise_at_joins(real_clips, inside)}
         real_clips = [clip for clips in real_clips for clip in clips]
-        record["rows"][f"{task} | another piece cut in (ceiling)"] = summary(ceilings)
+        record["rows"][f"{task} | another piece cut in (ceiling)"] = {
+            **summary(ceilings), **rise_at_joins(cut_clips, inside)}
         if args.tasks and task not in args.tasks:
             continue
         for name in args.models:
@@ -280,7 +300,8 @@ def measure(args: argparse.Namespace) -> dict:
                     continue
                 made_by_piece = [clips for _, clips, _ in done]
                 row = {**summary([scores for scores, _, _ in done]),
-                       **silence_rate(made_by_piece), **pace_by_clip(made_by_piece)}
+                       **silence_rate(made_by_piece), **pace_by_clip(made_by_piece),
+                       **rise_at_joins(made_by_piece, inside)}
                 made = [clip for _, clips, _ in done for clip in clips]
                 if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
                     two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
@@ -318,12 +339,14 @@ def report(record: dict) -> str:
              "\"silences\": "
              "stretches of 100 ms or more 40 dB under the new audio's median level; "
              "\"limited\": pieces whose new audio the true-peak limiter touched, and its "
-             "deepest cut.", "",
+             "deepest cut; \"rise at joins\": the median of how much louder the 200 ms after "
+             "an extension's window join peak than the 200 ms before it (a window starting "
+             "with a burst).", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
              "chroma cosine | key agrees | key score | onset-rate ratio (median) | "
-             "nearer the floor | joins dipping | silences / 20 s | clipped | limited | C2ST "
-             "| s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "nearer the floor | joins dipping | rise at joins dB | silences / 20 s | clipped | "
+             "limited | C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
     rows = record["rows"]
     models = {name.split(" | ")[1].split(", ")[0] for name in rows if ", " in name}
@@ -340,6 +363,7 @@ def report(record: dict) -> str:
         dipping = row.get("joins_dipping", float("nan"))
         dipping = f"{dipping:.0%}" if np.isfinite(dipping) else "-"
         quiet = f"{row['silences_per_20s']:.1f}" if "silences_per_20s" in row else "-"
+        rise = f"{row['median_join_rise_db']:+.1f}" if "median_join_rise_db" in row else "-"
         key = row.get("mean_key_score", float("nan"))
         key = f"{key:.2f}" if np.isfinite(key) else "-"
         deepest = row.get("deepest_limiter_db", float("nan"))
@@ -357,7 +381,7 @@ def report(record: dict) -> str:
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
             f"{row['key_agreement']:.0%} | {key} | {row['median_onset_rate_ratio']:.2f} | "
             f"{nearer} | "
-            f"{dipping} | {quiet} | {row['clipped_samples']} | {limited} | {two} | "
+            f"{dipping} | {rise} | {quiet} | {row['clipped_samples']} | {limited} | {two} | "
             f"{row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
 

@@ -59,5 +59,21 @@ def test_the_table_shows_the_limiter_and_the_verdict_beside_each_row():
                        "outpaint | a-model, replace": row, "outpaint | a-model, project": unknown}}
     table = editing_real.report(record)
     assert "| outpaint | a-model, replace | 0.6 |" in table
-    assert "| 5 of 5 | - | - | 0 | 1 (3.0 dB) | - |" in table
+    assert "| 5 of 5 | - | - | - | 0 | 1 (3.0 dB) | - |" in table  # no joins: no dip, no rise
     assert "| 0 | - | - |" in table.split("a-model, project")[1]  # clipped 0, limited unknown
+
+
+def test_rise_at_joins_reads_each_piece_back_whole_from_its_clips():
+    rate = editing_real.RATE
+    rng = np.random.default_rng(0)
+    steady = 0.05 * rng.standard_normal(8 * rate).astype(np.float32)
+    burst = steady.copy()
+    for join in (1.0, 2.0, 3.0, 5.0, 6.0, 7.0):  # 10 dB up over each window's first 50 ms
+        burst[round(join * rate): round((join + 0.05) * rate)] *= 10 ** (10 / 20)
+    clips = [burst[: 4 * rate], burst[4 * rate:]]  # a join at the clips' own border too
+    joins = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert editing_real.rise_at_joins([clips], joins)["median_join_rise_db"] == pytest.approx(
+        10, abs=1.5)
+    assert abs(editing_real.rise_at_joins(
+        [[steady[: 4 * rate], steady[4 * rate:]]], joins)["median_join_rise_db"]) < 1.5
+    assert editing_real.rise_at_joins([clips], []) == {}

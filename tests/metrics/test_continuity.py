@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from cadenza.metrics.continuity import continuity, estimate_key, join_dips, mean_chroma, silences
+from cadenza.metrics.continuity import (
+    continuity,
+    estimate_key,
+    join_dips,
+    join_rises,
+    mean_chroma,
+    silences,
+)
 
 RATE = 22050
 PROGRESSION = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))  # I IV V I, semitones
@@ -78,3 +85,17 @@ def test_the_key_score_grades_near_keys_as_mirex_does():
     c_major, g_major = piece(0, 4, -20, seed=0), piece(7, 4, -20, seed=0)
     near = continuity(c_major, g_major, RATE)
     assert not near["key_agrees"] and near["key_score"] == 0.5
+
+
+def test_join_rises_finds_a_window_that_starts_with_a_burst():
+    rate = 8000
+    rng = np.random.default_rng(0)
+    steady = 0.05 * rng.standard_normal(6 * rate)
+    joins = [1.0, 2.0, 3.0, 4.0, 5.0]
+    burst = steady.copy()
+    for join in joins:  # 10 dB up over the first 50 ms of every window
+        start = round(join * rate)
+        burst[start: start + rate // 20] *= 10 ** (10 / 20)
+    assert np.median(join_rises(steady[None], rate, joins)) == pytest.approx(0, abs=1.5)
+    assert np.median(join_rises(burst[None], rate, joins)) == pytest.approx(10, abs=1.5)
+    assert join_rises(steady[None], rate, [0.1, 5.95]) == []  # too near the ends to measure

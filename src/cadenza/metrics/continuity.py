@@ -16,6 +16,8 @@ loudness, and no audible seam. ``continuity`` measures each, model-free:
 
 ``join_dips`` looks inside a continuation made window by window: does the level fall away
 just before each join (a window fading at its end), which a 3 s loudness at the seam misses?
+``join_rises`` asks the opposite: does the level leap just after each join (a window starting
+with a burst)?
 ``silences`` lists where a continuation falls silent anywhere.
 """
 
@@ -102,6 +104,22 @@ def join_dips(wave: np.ndarray, sample_rate: int, joins: list[float], since: flo
         return {"join_dip_db": float("nan"), "joins_dipping": float("nan")}
     return {"join_dip_db": float(np.median(depths)),
             "joins_dipping": float(np.mean(np.array(depths) < -DIP_DB))}
+
+
+def join_rises(wave: np.ndarray, sample_rate: int, joins: list[float]) -> list[float]:
+    """Per join (seconds into ``wave``) with ``DIP_SECONDS`` of audio either side: how much
+    louder the loudest 20 ms of the ``DIP_SECONDS`` after it is than the loudest 20 ms of the
+    ``DIP_SECONDS`` before it, in dB. Music puts a note just after a join as often as just
+    before it, so over many joins of a real piece these centre on 0; a window that starts with
+    a burst puts them well above."""
+    levels = block_levels(wave, sample_rate)
+    reach = round(DIP_SECONDS / DIP_BLOCK_SECONDS)
+    rises = []
+    for block in (round(join / DIP_BLOCK_SECONDS) for join in joins):
+        if reach <= block <= len(levels) - reach:
+            rises.append(float(levels[block: block + reach].max()
+                               - levels[block - reach: block].max()))
+    return rises
 
 
 SILENCE_DB, SILENCE_SECONDS = 40.0, 0.1
