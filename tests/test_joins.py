@@ -144,3 +144,18 @@ def test_new_audio_quiet_from_its_first_sample_takes_the_spans_gain_at_the_seam(
     match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE, gains)
     assert gains[0]["seam_gain_db"][0] == pytest.approx(gains[0]["gain_db"], abs=0.5)
     assert gains[0]["gain_db"] == pytest.approx(20.0, abs=0.5)
+
+
+def test_a_crossfade_between_the_same_signal_keeps_its_level_and_between_two_keeps_power():
+    """A waveform model continues the known audio sample for sample: an equal-power crossfade
+    between the two would lift it by up to 3 dB; between unrelated signals it keeps the power."""
+    from cadenza.joins import fade_in, paste
+
+    signal = noise(0.1, 0.1)[0]
+    gain = fade_in(signal.shape[-1], signal.shape[-1], signal)
+    assert torch.allclose(paste(signal, signal, gain), signal, atol=1e-6)
+    other = noise(0.1, 0.1, seed=9)[0]
+    middle = slice(signal.shape[-1] // 4, 3 * signal.shape[-1] // 4)
+    mixed = paste(signal, other, gain)
+    assert rms_db(mixed[..., middle]) == pytest.approx(rms_db(signal[..., middle]), abs=0.6)
+    assert torch.equal(paste(signal, other, torch.zeros_like(gain)), signal)

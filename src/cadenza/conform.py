@@ -182,9 +182,9 @@ def stream_to_user(chunks: Iterator[torch.Tensor], model_rate: int, prompt: np.n
             continue
         if done < fade:
             count = min(fade - done, new.shape[-1])
-            weight = rising[done: done + count]
-            new[:, :count] = (mirror[:, done: done + count] * np.sqrt(1 - weight**2)
-                              + new[:, :count] * weight)
+            new[:, :count] = paste(torch.from_numpy(mirror[:, done: done + count]),
+                                   torch.from_numpy(new[:, :count]),
+                                   torch.from_numpy(rising[done: done + count])).numpy()
         done += new.shape[-1]
         yield new
     if done < added:  # the resampled length can fall a sample short of the exact count
