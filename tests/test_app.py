@@ -149,10 +149,12 @@ def download(page, panel, name: str, folder: Path) -> Path:
 
 
 def piano_wav(path: Path, seconds: float, rate: int = RATE, channels: int = 1,
-              subtype: str = "FLOAT") -> Path:
-    """A decaying chord (the channels a little apart) in the format asked for."""
+              subtype: str = "FLOAT", bright: bool = False) -> Path:
+    """A decaying chord (the channels a little apart) in the format asked for; ``bright``: with
+    a partial at 10 kHz, above a 16 kHz model's band."""
     t = np.arange(round(seconds * rate)) / rate
-    wave = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * np.exp(-3 * t) * 0.2
+    partials = (261.6, 329.6, 392.0) + ((10000.0,) if bright else ())
+    wave = sum(np.sin(2 * np.pi * f * t) for f in partials) * np.exp(-3 * t) * 0.2
     stereo = np.stack([wave * (1 - 0.2 * c) for c in range(channels)], axis=1)
     soundfile.write(path, stereo.astype(np.float32), rate, subtype=subtype)
     return path
@@ -174,8 +176,9 @@ def test_generate_a_clip_and_play_it(page, tmp_path):
 
 def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
     """A 44.1 kHz stereo 16-bit take (the model works at 16 kHz mono) comes back in its own
-    format, every sample outside the gap as the file holds it."""
-    source = piano_wav(tmp_path / "take.wav", 1.0, 44100, 2, "PCM_16")
+    format, every sample outside the gap as the file holds it; its band above the model's
+    is left empty in the gap when the box says so."""
+    source = piano_wav(tmp_path / "take.wav", 1.0, 44100, 2, "PCM_16", bright=True)
     panel = tab(page, "Inpaint")
     panel.locator("input[type=file]").set_input_files(source)
     picture = panel.locator(".waveform img")
@@ -188,6 +191,7 @@ def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
     start, end = map(float, marked.split("-"))
     assert start == pytest.approx(0.25, abs=0.01) and end == pytest.approx(0.5, abs=0.01)
     fill(panel, "gaps (seconds)", "0.3-0.5")
+    panel.locator(".band-fill input[type=checkbox]").uncheck()
     set_steps(panel, 2)
     run(panel)
     downloaded = download(page, panel, "inpaint.wav", tmp_path)
@@ -203,6 +207,7 @@ def test_inpaint_keeps_the_known_audio_bit_exact(page, tmp_path):
     assert record["gaps"] == [[0.3, 0.5]] and record["plan"]["steps"] == 2
     assert record["plan"]["strategy"] == cadenza.load(shipped()).edit_strategy  # the menu's default
     assert record["output_format"]["sample_rate"] == 44100
+    assert record["band_filled_hz"] is None and record["input_power_above_model_band_db"] > -40
 
 
 def test_bad_input_shows_the_clis_message_not_a_traceback(page, tmp_path):

@@ -210,9 +210,10 @@ class Studio:
     # ------------------------------------------------------------------ the edits
 
     def edit(self, task: str, name: str, uploads: list[tuple[str | None, str]], seed: float,
-             choices: dict[str, Any], settings: dict[str, Any], request: gr.Request,
-             progress: gr.Progress) -> list[Any]:
-        """Check the uploads, resolve the plan, run ``task`` through ``runs.edit``; the player,
+             choices: dict[str, Any], settings: dict[str, Any], band_fill: bool,
+             request: gr.Request, progress: gr.Progress) -> list[Any]:
+        """Check the uploads, resolve the plan, run ``task`` through ``runs.edit`` (the band
+        above the model's continued from the input's with ``band_fill``); the player,
         spectrogram (seams marked), wav and record, and a summary."""
         inputs = [self.upload(path, what) for path, what in uploads]
         model = self.model(name)
@@ -225,7 +226,7 @@ class Studio:
                 name, request, progress,
                 lambda report: runs.edit(task, model, self.models[name], inputs, out,
                                          seed=int(seed), plan=plan, settings=settings,
-                                         progress=report))
+                                         progress=report, band_fill=bool(band_fill)))
         except BaseException:
             shutil.rmtree(out.parent, ignore_errors=True)
             raise
@@ -239,46 +240,49 @@ class Studio:
     @guarded
     def extend(self, name: str, prompt: str | None, seconds: float, window: float,
                context: float, regenerate: bool, crossfade: float, strategy: str, seed: float,
-               sampler: str, steps: float | None, request: gr.Request,
+               sampler: str, steps: float | None, band_fill: bool, request: gr.Request,
                progress: gr.Progress = PROGRESS) -> list[Any]:
         return self.edit("extend", name, [(prompt, "prompt")], seed,
                          {"strategy": strategy, "sampler": sampler, "steps": steps},
                          {"seconds": seconds, "window_seconds": window,
                           "context_seconds": context, "keep_prompt": not regenerate,
-                          "crossfade_seconds": crossfade}, request, progress)
+                          "crossfade_seconds": crossfade}, band_fill, request, progress)
 
     @guarded
     def inpaint(self, name: str, source: str | None, gaps: str, strategy: str, seed: float,
-                sampler: str, steps: float | None, request: gr.Request,
+                sampler: str, steps: float | None, band_fill: bool, request: gr.Request,
                 progress: gr.Progress = PROGRESS) -> list[Any]:
         return self.edit("inpaint", name, [(source, "audio")], seed,
                          {"strategy": strategy, "sampler": sampler, "steps": steps},
-                         {"gaps": runs.parse_gaps(gaps or "", "gaps")}, request, progress)
+                         {"gaps": runs.parse_gaps(gaps or "", "gaps")}, band_fill, request,
+                         progress)
 
     @guarded
     def outpaint(self, name: str, source: str | None, seconds: float, side: str, strategy: str,
-                 seed: float, sampler: str, steps: float | None, request: gr.Request,
-                 progress: gr.Progress = PROGRESS) -> list[Any]:
+                 seed: float, sampler: str, steps: float | None, band_fill: bool,
+                 request: gr.Request, progress: gr.Progress = PROGRESS) -> list[Any]:
         self.check_length(seconds)
         return self.edit("outpaint", name, [(source, "audio")], seed,
                          {"strategy": strategy, "sampler": sampler, "steps": steps},
-                         {"seconds": seconds, "side": side}, request, progress)
+                         {"seconds": seconds, "side": side}, band_fill, request, progress)
 
     @guarded
     def transfer(self, name: str, source: str | None, strength: float, seed: float,
-                 sampler: str, steps: float | None, request: gr.Request,
+                 sampler: str, steps: float | None, band_fill: bool, request: gr.Request,
                  progress: gr.Progress = PROGRESS) -> list[Any]:
         return self.edit("transfer", name, [(source, "audio")], seed,
                          {"strategy": None, "sampler": sampler, "steps": steps},
-                         {"strength": strength}, request, progress)
+                         {"strength": strength}, band_fill, request, progress)
 
     @guarded
     def interpolate(self, name: str, first: str | None, second: str | None, ratio: float,
                     mode: str, strength: float, seed: float, sampler: str, steps: float | None,
-                    request: gr.Request, progress: gr.Progress = PROGRESS) -> list[Any]:
+                    band_fill: bool, request: gr.Request,
+                    progress: gr.Progress = PROGRESS) -> list[Any]:
         return self.edit("interpolate", name, [(first, "clip A"), (second, "clip B")], seed,
                          {"strategy": None, "sampler": sampler, "steps": steps},
-                         {"ratio": ratio, "strength": strength, "mode": mode}, request, progress)
+                         {"ratio": ratio, "strength": strength, "mode": mode}, band_fill,
+                         request, progress)
 
     # ------------------------------------------------------------------ marking gaps
 

@@ -38,6 +38,13 @@ def sampling(strategy: bool) -> list[gr.components.Component]:
     return controls
 
 
+def band_switch() -> gr.Checkbox:
+    """Whether the band above the model's is continued in the new audio from the input's
+    (``--band-fill`` / ``--no-band-fill`` on the command line)."""
+    return gr.Checkbox(True, label="continue the band above the model's from the input",
+                       elem_classes="band-fill")
+
+
 def results(players: int = 1) -> tuple[list[gr.components.Component], Any]:
     """A result's players, spectrogram, downloads (wav and JSON record) and summary."""
     audios = [gr.Audio(label="result" if players == 1 else f"clip {i + 1}", type="filepath",
@@ -111,13 +118,14 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                         regenerate = gr.Checkbox(False, label="regenerate the context "
                                                  "(crossfaded) instead of keeping it")
                         crossfade = gr.Number(0.05, label="crossfade (s)", minimum=0)
+                    band_fill = band_switch()
                     strategy, seed, sampler, steps = sampling(True)
                     go, stop = buttons("Extend")
                 with gr.Column():
                     outputs, summary = results()
             wire(studio, go, stop, studio.extend,
                  [model, prompt, seconds, window, context, regenerate, crossfade, strategy, seed,
-                  sampler, steps], outputs, summary, concurrency)
+                  sampler, steps, band_fill], outputs, summary, concurrency)
 
         with gr.Tab("Inpaint"):
             with gr.Row():
@@ -130,6 +138,7 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                           elem_classes="gaps", scale=3)
                         clear = gr.Button("Clear gaps", size="sm", scale=1)
                     pending = gr.State(None)
+                    band_fill = band_switch()
                     strategy, seed, sampler, steps = sampling(True)
                     go, stop = buttons("Inpaint")
                 with gr.Column():
@@ -141,8 +150,8 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
             clear.click(lambda path: (studio.waveform(path, ""), "", None), source,
                         [waveform, gaps, pending], queue=False)
             wire(studio, go, stop, studio.inpaint,
-                 [model, source, gaps, strategy, seed, sampler, steps], outputs, summary,
-                 concurrency)
+                 [model, source, gaps, strategy, seed, sampler, steps, band_fill], outputs,
+                 summary, concurrency)
 
         with gr.Tab("Outpaint"):
             with gr.Row():
@@ -150,13 +159,14 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     source = gr.Audio(sources=["upload", "microphone"], label="audio", **UPLOAD)
                     seconds = gr.Number(3.0, label="seconds to add", minimum=0.1)
                     side = gr.Radio(["after", "before"], value="after", label="side")
+                    band_fill = band_switch()
                     strategy, seed, sampler, steps = sampling(True)
                     go, stop = buttons("Outpaint")
                 with gr.Column():
                     outputs, summary = results()
             wire(studio, go, stop, studio.outpaint,
-                 [model, source, seconds, side, strategy, seed, sampler, steps], outputs,
-                 summary, concurrency)
+                 [model, source, seconds, side, strategy, seed, sampler, steps, band_fill],
+                 outputs, summary, concurrency)
 
         with gr.Tab("Transfer"):
             with gr.Row():
@@ -164,12 +174,14 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     source = gr.Audio(sources=["upload", "microphone"], label="audio", **UPLOAD)
                     strength = gr.Slider(0.05, 1.0, value=0.5, step=0.05, label="strength",
                                          info="1 starts from noise; small stays close")
+                    band_fill = band_switch()
                     seed, sampler, steps = sampling(False)
                     go, stop = buttons("Transfer")
                 with gr.Column():
                     outputs, summary = results()
             wire(studio, go, stop, studio.transfer,
-                 [model, source, strength, seed, sampler, steps], outputs, summary, concurrency)
+                 [model, source, strength, seed, sampler, steps, band_fill], outputs, summary,
+                 concurrency)
 
         with gr.Tab("Interpolate"):
             with gr.Row():
@@ -180,13 +192,14 @@ def build(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     ratio = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="ratio")
                     mode = gr.Radio(["slerp", "linear"], value="slerp", label="mixing")
                     strength = gr.Slider(0.05, 1.0, value=0.5, step=0.05, label="strength")
+                    band_fill = band_switch()
                     seed, sampler, steps = sampling(False)
                     go, stop = buttons("Interpolate")
                 with gr.Column():
                     outputs, summary = results()
             wire(studio, go, stop, studio.interpolate,
-                 [model, first, second, ratio, mode, strength, seed, sampler, steps], outputs,
-                 summary, concurrency)
+                 [model, first, second, ratio, mode, strength, seed, sampler, steps, band_fill],
+                 outputs, summary, concurrency)
 
         with gr.Tab("Evaluate"):
             where = ("a folder on this machine or uploads" if studio.local
