@@ -19,11 +19,11 @@ def test_waveform_marks_gaps_where_a_click_maps_them():
 def test_seams_are_where_generated_audio_meets_known_audio():
     assert app_views.seams("inpaint", {"gaps": [[1, 2], [0, 0.5]], "output_seconds": 3}) == \
         [0.5, 1, 2]
-    after = {"input_seconds": [2.0], "output_seconds": 5.0, "side": "after"}
+    after = {"input_formats": [{"seconds": 2.0}], "output_seconds": 5.0, "side": "after"}
     assert app_views.seams("outpaint", after) == [2.0]
     assert app_views.seams("outpaint", {**after, "side": "before"}) == [3.0]
-    extended = {"input_seconds": [2.0], "output_seconds": 5.0, "window_seconds": 5.0,
-                "context_seconds": 4.0}
+    extended = {"input_formats": [{"seconds": 2.0}], "output_seconds": 5.0,
+                "window_seconds": 5.0, "context_seconds": 4.0}
     assert app_views.seams("extend", extended) == [2.0, 3.0, 4.0]
     assert app_views.seams("transfer", {}) == []
 

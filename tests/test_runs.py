@@ -5,7 +5,7 @@ import pytest
 import soundfile
 import torch
 
-from cadenza import runs, tasks
+from cadenza import app_views, runs, tasks
 from cadenza.data import audio
 from cadenza.pipeline import load, shipped
 
@@ -93,6 +93,22 @@ def test_edit_writes_the_wav_and_the_record_the_cli_writes(piano, clip, tmp_path
     known = np.ones(result.shape[-1], dtype=bool)
     known[piano.sample_rate // 4: piano.sample_rate // 2] = False
     assert np.array_equal(result[known], clip[0].numpy()[known])  # float wav: exact
+
+
+@pytest.mark.parametrize("task, settings, expected", [
+    ("outpaint", {"seconds": 0.5, "side": "after"}, [1.0]),
+    ("extend", {"seconds": 0.5, "window_seconds": 1.0, "context_seconds": 0.75,
+                "keep_prompt": True, "crossfade_seconds": 0.05}, [1.0, 1.25]),
+])
+def test_the_apps_seams_read_the_record_an_edit_writes(piano, clip, tmp_path, task, settings,
+                                                       expected):
+    """The app marks seams on its spectrogram from the record ``runs.edit`` writes (its
+    extend and outpaint tabs failed on a key the record no longer had)."""
+    source = tmp_path / "take.wav"
+    soundfile.write(source, clip[0].numpy(), piano.sample_rate, subtype="FLOAT")
+    record = runs.edit(task, piano, "tiny-piano-mel", [source], tmp_path / "out.wav", seed=0,
+                       plan=piano.edit_plan("replace", steps=2), settings=settings)
+    assert app_views.seams(task, record) == pytest.approx(expected)
 
 
 def test_an_edit_says_what_its_input_holds_above_the_models_band():

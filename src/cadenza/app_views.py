@@ -78,15 +78,16 @@ def _spectrogram(mono: np.ndarray, rate: int, size: int = 1024) -> tuple[np.ndar
 
 
 def seams(task: str, record: dict[str, Any]) -> list[float]:
-    """Where a task's generated audio meets known audio, in seconds of its output."""
+    """Where a task's generated audio meets known audio, in seconds of its output, from the
+    record ``cadenza.runs.edit`` writes."""
     if task == "inpaint":
         ends = {edge for gap in record["gaps"] for edge in gap}
         return sorted(t for t in ends if 0 < t < record["output_seconds"])
     if task == "outpaint":
-        known = record["input_seconds"][0]
+        known = record["input_formats"][0]["seconds"]
         return [known if record["side"] == "after" else record["output_seconds"] - known]
     if task == "extend":  # the prompt's end, then each window's join
-        start, total = record["input_seconds"][0], record["output_seconds"]
+        start, total = record["input_formats"][0]["seconds"], record["output_seconds"]
         stride = record["window_seconds"] - record["context_seconds"]
         count = max(0, math.ceil((total - start) / stride)) if stride > 0 else 0
         return [start + k * stride for k in range(count) if start + k * stride < total]
