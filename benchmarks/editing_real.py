@@ -184,6 +184,31 @@ def rise_at_joins(pieces: list[list[np.ndarray]], joins: list[float]) -> dict:
     return {"median_join_rise_db": float(np.median(rises))} if rises else {}
 
 
+def per_piece(stem: str, caches: list[str], extend_seconds: float, window: dict = WINDOW
+              ) -> str:
+    """One row's pieces as each of ``caches`` holds them (``stem``: its cache folder's name,
+    e.g. ``tiny-piano-diffwave-extend-repaint-fast``), side by side: loudness jump, seam flux,
+    rise at joins and the limiter's deepest cut, for the pieces every cache has."""
+    task = next(task for task in edits(extend_seconds) if f"-{task.replace(' ', '_')}-" in stem)
+    regions = edits(extend_seconds)[task][2]
+    inside = [join - regions[0][0] for join in window_joins(task, extend_seconds, window)]
+    folders = [Path(cache) / stem for cache in caches]
+    indices = sorted(set.intersection(*({int(path.stem) for path in folder.glob("*.npz")}
+                                        for folder in folders)))
+    lines = ["| piece | " + " | ".join(f"{Path(cache).name}: jump dB, flux, rise dB, limiter dB"
+                                       for cache in caches) + " |",
+             "|---:|" + "---|" * len(caches)]
+    for index in indices:
+        cells = []
+        for folder in folders:
+            scores, clips, _ = load_piece(folder / f"{index}.npz")
+            rise = rise_at_joins([clips], inside).get("median_join_rise_db", float("nan"))
+            cells.append(f"{scores['loudness_jump_db']:.2f}, {scores['seam_flux_ratio']:.2f}, "
+                         f"{rise:+.1f}, {scores.get('limiter_db', float('nan')):.1f}")
+        lines.append(f"| {index} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def pace_by_clip(pieces: list[list[np.ndarray]]) -> dict:
     """Onsets per second of the new audio's successive clips, averaged over the pieces: does an
     extension get busier as it goes on? Empty without clips."""
@@ -444,7 +469,14 @@ def main() -> None:
                         help="results/NAME.json, .md and .png (runs with different rows merge)")
     parser.add_argument("--merge", nargs="+", metavar="NAME",
                         help="measure nothing: the table and picture from these records' rows")
+    parser.add_argument("--per-piece", nargs="+", metavar=("ROW", "CACHE"),
+                        help="measure nothing: a cached row's pieces (ROW: its cache folder's "
+                             "name) as each CACHE holds them, side by side")
     args = parser.parse_args()
+    if args.per_piece:
+        print(per_piece(args.per_piece[0], args.per_piece[1:], args.extend_seconds,
+                        {"window_seconds": args.window, "context_seconds": args.context}))
+        return
     RESULTS.mkdir(exist_ok=True)
     if args.merge:
         records = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]

@@ -77,3 +77,17 @@ def test_rise_at_joins_reads_each_piece_back_whole_from_its_clips():
     assert abs(editing_real.rise_at_joins(
         [[steady[: 4 * rate], steady[4 * rate:]]], joins)["median_join_rise_db"]) < 1.5
     assert editing_real.rise_at_joins([clips], []) == {}
+
+
+def test_per_piece_sets_two_caches_of_a_row_side_by_side(tmp_path):
+    rate = editing_real.RATE
+    scores = {"loudness_jump_db": 1.25, "seam_flux_ratio": 3.0, "limiter_db": 2.0}
+    clips = [0.05 * np.random.default_rng(0).standard_normal(4 * rate).astype(np.float32)] * 5
+    stem = "a-model-extend-repaint"
+    for cache, indices in (("before", [0, 1]), ("after", [1])):  # only piece 1 is in both
+        for index in indices:
+            editing_real.save_piece(tmp_path / cache / stem / f"{index}.npz", scores, clips, 1.0)
+    table = editing_real.per_piece(stem, [str(tmp_path / "before"), str(tmp_path / "after")],
+                                   20.0)
+    assert table.splitlines()[2].startswith("| 1 | 1.25, 3.00, ")
+    assert len(table.splitlines()) == 3
