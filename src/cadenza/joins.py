@@ -1,5 +1,5 @@
-"""Joining new audio to known audio: the mirror that pads a gap, equal-power crossfades, and
-loudness matched to the audio around a gap."""
+"""Joining new audio to known audio: the mirror that pads a gap, crossfades that keep the power
+of the two signals' sum, and loudness matched to the audio around a gap."""
 
 from __future__ import annotations
 
@@ -221,8 +221,9 @@ def span_gain(first: int, last: int, total: int, fade: int, like: Tensor) -> Ten
 
 def fade_in(length: int, fade: int, like: Tensor) -> Tensor:
     """Gain of the incoming signal: rises from 0 to 1 over the first ``fade`` of ``length``
-    samples (a sine, so that with the outgoing gain sqrt(1 - g^2) the power stays constant:
-    decoded and original phases are unrelated), then stays exactly 1."""
+    samples (a sine: with the outgoing gain sqrt(1 - g^2) the power of two unrelated signals
+    stays constant; :func:`paste` adjusts the outgoing gain for related ones), then stays
+    exactly 1."""
     gain = torch.ones(length, dtype=like.dtype, device=like.device)
     if fade > 0:
         angles = torch.linspace(0, math.pi / 2, fade + 2, dtype=torch.float64)[1:-1]
