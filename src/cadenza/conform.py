@@ -4,9 +4,10 @@ rate and channels, and comes back at the user's, with every known sample untouch
 A model works at its own rate and channel count (16 kHz mono for the shipped piano). An edit
 must not hand a 44.1 kHz stereo master back as 16 kHz mono: only the regions the model made
 are converted (soxr, then the same audio in every channel) and joined to the user's own
-samples with a short crossfade inside each region (:func:`cadenza.joins.paste`); everywhere else the output is
-the input, sample for sample. Where the user's rate reaches above the model's band, the made
-regions' band is continued from the user's audio around them (:mod:`cadenza.band`).
+samples with a short crossfade inside each region (:func:`cadenza.joins.paste`); everywhere
+else the output is the input, sample for sample. Where the user's rate reaches above the
+model's band, the made regions' band is continued from the user's audio around them
+(:mod:`cadenza.band`).
 """
 
 from __future__ import annotations
