@@ -9,12 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cadenza.loudness import (
-    SILENCE_LUFS,
-    integrated_loudness,
-    level_difference_db,
-    limit_made_up,
-)
+from cadenza.loudness import integrated_loudness, level_difference_db, limit_made_up
 
 SEAM_SECONDS = 0.02
 """Crossfade where decoded audio meets known audio, for representations that lose the phase."""
@@ -148,10 +143,8 @@ def _seam_levels(new: Tensor, canvas: Tensor, known: Tensor, first: int, last: i
         if low < 0 or high > canvas.shape[-1] or not bool(known[low:high].all()):
             sides.append(None)
             continue
-        levels = [10 * math.log10(max(float(side.double().pow(2).mean()), 1e-20))
-                  for side in (canvas[..., low:high], new_side)]
-        silent = min(levels) <= SILENCE_LUFS - 0.691  # BS.1770's absolute gate, unweighted
-        sides.append(None if silent else levels[0] - levels[1])
+        # shorter than a gating block: RMS levels, None where either side is silent
+        sides.append(level_difference_db(_numpy(new_side), _numpy(canvas[..., low:high]), rate))
     return sides[0], sides[1]
 
 
