@@ -11,7 +11,8 @@ mono from 10 s into each piece, every shipped model edits with every strategy:
 - **extend**: a 5 s prompt continued by ``--extend-seconds`` (5 s windows, 4 s of context);
   inside it, the share of window joins where the level falls more than 12 dB just before
   the join (``cadenza.metrics.continuity.join_dips``; the real pieces at the same times: the
-  floor);
+  floor), how much the level leaps just after a join (``join_rises``) and how deep the median
+  level sags in the 0.5 s after the joins (``join_profiles``);
 - **inpaint**: a 1 s and a 2 s gap in the middle of a 10 s clip;
 - **outpaint**: 5 s added after a 5 s clip.
 
@@ -59,8 +60,11 @@ from cadenza.data import audio  # noqa: E402
 from cadenza.measure import C2ST_MIN_CLIPS  # noqa: E402
 from cadenza.metrics.c2st import c2st  # noqa: E402
 from cadenza.metrics.continuity import (  # noqa: E402
+    DIP_BLOCK_SECONDS,
+    SAG_SECONDS,
     continuity,
     join_dips,
+    join_profiles,
     join_rises,
     onset_rate,
     silences,
@@ -184,27 +188,42 @@ def rise_at_joins(pieces: list[list[np.ndarray]], joins: list[float]) -> dict:
     return {"median_join_rise_db": float(np.median(rises))} if rises else {}
 
 
+def sag_after_joins(pieces: list[list[np.ndarray]], joins: list[float]) -> dict:
+    """How far the median level of every piece's window joins (seconds from the start of its
+    new audio) falls below its level in the 200 ms before them, at its lowest in the 0.5 s
+    after them (``cadenza.metrics.continuity.join_profiles``): a gain that reaches a window's
+    level later than the window settles; empty without joins or clips."""
+    profiles = [profile for clips in pieces if clips
+                for profile in join_profiles(np.concatenate(clips)[None], RATE, joins)]
+    if not profiles:
+        return {}
+    median = np.median(np.array(profiles), axis=0)
+    return {"join_sag_db": float(median[-round(SAG_SECONDS / DIP_BLOCK_SECONDS):].min())}
+
+
 def per_piece(stem: str, caches: list[str], extend_seconds: float, window: dict = WINDOW
               ) -> str:
     """One row's pieces as each of ``caches`` holds them (``stem``: its cache folder's name,
     e.g. ``tiny-piano-diffwave-extend-repaint-fast``), side by side: loudness jump, seam flux,
-    rise at joins and the limiter's deepest cut, for the pieces every cache has."""
+    rise at joins, sag after joins and the limiter's deepest cut, for the pieces every cache
+    has."""
     task = next(task for task in edits(extend_seconds) if f"-{task.replace(' ', '_')}-" in stem)
     regions = edits(extend_seconds)[task][2]
     inside = [join - regions[0][0] for join in window_joins(task, extend_seconds, window)]
     folders = [Path(cache) / stem for cache in caches]
     indices = sorted(set.intersection(*({int(path.stem) for path in folder.glob("*.npz")}
                                         for folder in folders)))
-    lines = ["| piece | " + " | ".join(f"{Path(cache).name}: jump dB, flux, rise dB, limiter dB"
-                                       for cache in caches) + " |",
+    heads = [f"{Path(cache).name}: jump dB, flux, rise dB, sag dB, limiter dB" for cache in caches]
+    lines = ["| piece | " + " | ".join(heads) + " |",
              "|---:|" + "---|" * len(caches)]
     for index in indices:
         cells = []
         for folder in folders:
             scores, clips, _ = load_piece(folder / f"{index}.npz")
             rise = rise_at_joins([clips], inside).get("median_join_rise_db", float("nan"))
+            sag = sag_after_joins([clips], inside).get("join_sag_db", float("nan"))
             cells.append(f"{scores['loudness_jump_db']:.2f}, {scores['seam_flux_ratio']:.2f}, "
-                         f"{rise:+.1f}, {scores.get('limiter_db', float('nan')):.1f}")
+                         f"{rise:+.1f}, {sag:+.1f}, {scores.get('limiter_db', float('nan')):.1f}")
         lines.append(f"| {index} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -283,10 +302,11 @@ def measure(args: argparse.Namespace) -> dict:
             cut_clips.append(new_clips(spliced, regions))
         record["rows"][f"{task} | real audio (floor)"] = {
             **summary(floors), **silence_rate(real_clips), **pace_by_clip(real_clips),
-            **rise_at_joins(real_clips, inside)}
+            **rise_at_joins(real_clips, inside), **sag_after_joins(real_clips, inside)}
         real_clips = [clip for clips in real_clips for clip in clips]
         record["rows"][f"{task} | another piece cut in (ceiling)"] = {
-            **summary(ceilings), **rise_at_joins(cut_clips, inside)}
+            **summary(ceilings), **rise_at_joins(cut_clips, inside),
+            **sag_after_joins(cut_clips, inside)}
         if args.tasks and task not in args.tasks:
             continue
         for name in args.models:
@@ -326,7 +346,8 @@ def measure(args: argparse.Namespace) -> dict:
                 made_by_piece = [clips for _, clips, _ in done]
                 row = {**summary([scores for scores, _, _ in done]),
                        **silence_rate(made_by_piece), **pace_by_clip(made_by_piece),
-                       **rise_at_joins(made_by_piece, inside)}
+                       **rise_at_joins(made_by_piece, inside),
+                       **sag_after_joins(made_by_piece, inside)}
                 made = [clip for _, clips, _ in done for clip in clips]
                 if min(len(made), len(real_clips)) >= C2ST_MIN_CLIPS:
                     two = c2st(np.stack(real_clips), np.stack(made), RATE, seed=0)
@@ -366,12 +387,14 @@ def report(record: dict) -> str:
              "\"limited\": pieces whose new audio the true-peak limiter touched, and its "
              "deepest cut; \"rise at joins\": the median of how much louder the 200 ms after "
              "an extension's window join peak than the 200 ms before it (a window starting "
-             "with a burst).", "",
+             "with a burst); \"sag after joins\": how far the median level around the joins "
+             "falls, at its lowest in the 0.5 s after them, below the 200 ms before them (a "
+             "gain that rises later than a window settles).", "",
              "| edit | row | \\|loudness jump\\| dB (median) | seam flux ratio (median) | "
              "chroma cosine | key agrees | key score | onset-rate ratio (median) | "
-             "nearer the floor | joins dipping | rise at joins dB | silences / 20 s | clipped | "
-             "limited | C2ST | s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "nearer the floor | joins dipping | rise at joins dB | sag after joins dB | "
+             "silences / 20 s | clipped | limited | C2ST | s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(edits(settings["extend_seconds"]))
     rows = record["rows"]
     models = {name.split(" | ")[1].split(", ")[0] for name in rows if ", " in name}
@@ -389,6 +412,7 @@ def report(record: dict) -> str:
         dipping = f"{dipping:.0%}" if np.isfinite(dipping) else "-"
         quiet = f"{row['silences_per_20s']:.1f}" if "silences_per_20s" in row else "-"
         rise = f"{row['median_join_rise_db']:+.1f}" if "median_join_rise_db" in row else "-"
+        sag = f"{row['join_sag_db']:+.1f}" if "join_sag_db" in row else "-"
         key = row.get("mean_key_score", float("nan"))
         key = f"{key:.2f}" if np.isfinite(key) else "-"
         deepest = row.get("deepest_limiter_db", float("nan"))
@@ -405,8 +429,8 @@ def report(record: dict) -> str:
             f"| {task} | {what} | {row['median_abs_loudness_jump_db']:.1f} | "
             f"{row['median_seam_flux_ratio']:.2f} | {row['mean_chroma_cosine']:.2f} | "
             f"{row['key_agreement']:.0%} | {key} | {row['median_onset_rate_ratio']:.2f} | "
-            f"{nearer} | "
-            f"{dipping} | {rise} | {quiet} | {row['clipped_samples']} | {limited} | {two} | "
+            f"{nearer} | {dipping} | {rise} | {sag} | {quiet} | {row['clipped_samples']} | "
+            f"{limited} | {two} | "
             f"{row.get('seconds', '-')} |")
     return "\n".join(lines) + "\n"
 
@@ -430,6 +454,8 @@ def draw(record: dict, path: Path) -> None:
             panels.append((f"{task}: real", np.load(real), regions))
             panels.append((f"{task}: {model}, {strategy} (its default)",
                            np.load(RESULTS / f"{stem}.npy"), regions))
+    if not panels:  # no first piece saved for this record's default edits (a sharded run)
+        return
     figure, axes = plt.subplots(len(panels), 1, figsize=(10, 1.8 * len(panels)), squeeze=False)
     for axis, (title, wave, regions) in zip(axes[:, 0], panels, strict=True):
         power = np.abs(librosa.stft(wave[0], n_fft=1024, hop_length=256)) ** 2

@@ -59,7 +59,7 @@ def test_the_table_shows_the_limiter_and_the_verdict_beside_each_row():
                        "outpaint | a-model, replace": row, "outpaint | a-model, project": unknown}}
     table = editing_real.report(record)
     assert "| outpaint | a-model, replace | 0.6 |" in table
-    assert "| 5 of 5 | - | - | - | 0 | 1 (3.0 dB) | - |" in table  # no joins: no dip, no rise
+    assert "| 5 of 5 | - | - | - | - | 0 | 1 (3.0 dB) | - |" in table  # no joins: no dip, rise, sag
     assert "| 0 | - | - |" in table.split("a-model, project")[1]  # clipped 0, limited unknown
 
 
@@ -77,6 +77,21 @@ def test_rise_at_joins_reads_each_piece_back_whole_from_its_clips():
     assert abs(editing_real.rise_at_joins(
         [[steady[: 4 * rate], steady[4 * rate:]]], joins)["median_join_rise_db"]) < 1.5
     assert editing_real.rise_at_joins([clips], []) == {}
+
+
+def test_sag_after_joins_finds_a_gain_that_rises_after_each_window_settles():
+    rate = editing_real.RATE
+    rng = np.random.default_rng(0)
+    steady = 0.05 * rng.standard_normal(8 * rate).astype(np.float32)
+    sag = steady.copy()
+    for join in (1.0, 2.0, 3.0, 5.0, 6.0, 7.0):  # 4 dB down from 100 to 300 ms into each window
+        sag[round((join + 0.1) * rate): round((join + 0.3) * rate)] *= 10 ** (-4 / 20)
+    joins = [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]
+    assert editing_real.sag_after_joins([[sag[: 4 * rate], sag[4 * rate:]]], joins)[
+        "join_sag_db"] == pytest.approx(-4, abs=1)
+    assert editing_real.sag_after_joins([[steady[: 4 * rate], steady[4 * rate:]]], joins)[
+        "join_sag_db"] > -1.5
+    assert editing_real.sag_after_joins([[sag]], []) == {}
 
 
 def test_per_piece_sets_two_caches_of_a_row_side_by_side(tmp_path):

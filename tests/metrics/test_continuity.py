@@ -5,6 +5,7 @@ from cadenza.metrics.continuity import (
     continuity,
     estimate_key,
     join_dips,
+    join_profiles,
     join_rises,
     mean_chroma,
     silences,
@@ -99,3 +100,21 @@ def test_join_rises_finds_a_window_that_starts_with_a_burst():
     assert np.median(join_rises(steady[None], rate, joins)) == pytest.approx(0, abs=1.5)
     assert np.median(join_rises(burst[None], rate, joins)) == pytest.approx(10, abs=1.5)
     assert join_rises(steady[None], rate, [0.1, 5.95]) == []  # too near the ends to measure
+
+
+def test_join_profiles_find_a_window_whose_level_sags_after_it_starts():
+    rate = 8000
+    rng = np.random.default_rng(0)
+    steady = 0.05 * rng.standard_normal(6 * rate)
+    joins = [1.0, 2.0, 3.0, 4.0, 5.0]
+    sag = steady.copy()
+    for join in joins:  # 6 dB down from 100 to 300 ms into every window
+        start = round((join + 0.1) * rate)
+        sag[start: start + rate // 5] *= 10 ** (-6 / 20)
+    flat = np.median(join_profiles(steady[None], rate, joins), axis=0)
+    sagging = np.median(join_profiles(sag[None], rate, joins), axis=0)
+    assert flat.shape == (35,)  # 10 blocks of 20 ms before each join, 25 after
+    assert np.abs(flat).max() < 1.5
+    assert sagging[15:25].mean() == pytest.approx(-6, abs=1)  # 100-300 ms after the joins
+    assert np.abs(sagging[:15]).max() < 1.5 and np.abs(sagging[26:]).max() < 1.5
+    assert join_profiles(steady[None], rate, [0.1, 5.8]).shape == (0, 35)  # too near the ends

@@ -17,7 +17,9 @@ loudness, and no audible seam. ``continuity`` measures each, model-free:
 ``join_dips`` looks inside a continuation made window by window: does the level fall away
 just before each join (a window fading at its end), which a 3 s loudness at the seam misses?
 ``join_rises`` asks the opposite: does the level leap just after each join (a window starting
-with a burst)?
+with a burst)? ``join_profiles`` gives the level around each join, block by block, so that a
+sag shortly after the joins (a gain that rises later than the new audio settles) shows in
+their median where the loudest block of each join hides it.
 ``silences`` lists where a continuation falls silent anywhere.
 """
 
@@ -120,6 +122,26 @@ def join_rises(wave: np.ndarray, sample_rate: int, joins: list[float]) -> list[f
             rises.append(float(levels[block: block + reach].max()
                                - levels[block - reach: block].max()))
     return rises
+
+
+SAG_SECONDS = 0.5
+"""How long after a join ``join_profiles`` follows the level."""
+
+
+def join_profiles(wave: np.ndarray, sample_rate: int, joins: list[float]) -> np.ndarray:
+    """Per join (seconds into ``wave``) with ``DIP_SECONDS`` of audio before it and
+    ``SAG_SECONDS`` after: the level of each 20 ms block from ``DIP_SECONDS`` before the join to
+    ``SAG_SECONDS`` after it, in dB against the mean level of the blocks before it; one row a
+    join (none too near the ends). Over many joins of a real piece the median row stays near 0
+    (a note starts on either side of a join as often); a window that starts loud and sags, or
+    whose gain rises after it has settled, shows as a bump or a trough after the join."""
+    levels = block_levels(wave, sample_rate)
+    before = round(DIP_SECONDS / DIP_BLOCK_SECONDS)
+    after = round(SAG_SECONDS / DIP_BLOCK_SECONDS)
+    rows = [levels[block - before: block + after] - levels[block - before: block].mean()
+            for block in (round(join / DIP_BLOCK_SECONDS) for join in joins)
+            if before <= block <= len(levels) - after]
+    return np.array(rows).reshape(len(rows), before + after)
 
 
 SILENCE_DB, SILENCE_SECONDS = 40.0, 0.1
