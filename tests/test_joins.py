@@ -136,6 +136,22 @@ def test_new_audio_that_starts_at_the_known_level_is_not_lifted_into_a_burst():
     assert gains[0]["gain_db"] > 10  # the rest of the span is matched
 
 
+def test_a_held_gain_follows_new_audio_that_settles_quickly_so_it_does_not_sag():
+    """The start at the known level lasts a twentieth of a second, then the new audio is 12 dB
+    quieter: a gain rising over the half second a hold takes to settle would leave the level
+    several dB under the known audio's until it caught up."""
+    canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1)], -1)
+    new = noise(1.0, 0.025, seed=3)
+    new[..., : RATE // 20] = noise(0.05, 0.1, seed=4)
+    decoded = canvas.clone()
+    decoded[..., 3 * RATE:] = new
+    out = match_context(decoded, canvas, [(3 * RATE, 4 * RATE)], RATE)
+    known_db = rms_db(canvas[..., 2 * RATE: 3 * RATE])
+    for start in (0.1, 0.2, 0.3, 0.4):  # 50 ms blocks while the gain settles
+        block = out[..., 3 * RATE + round(start * RATE): 3 * RATE + round((start + 0.05) * RATE)]
+        assert rms_db(block) == pytest.approx(known_db, abs=1.5)
+
+
 def test_new_audio_quiet_from_its_first_sample_takes_the_spans_gain_at_the_seam():
     canvas = torch.cat([noise(3.0, 0.1), noise(1.0, 0.0, seed=1)], -1)
     decoded = canvas.clone()

@@ -20,6 +20,10 @@ CONTEXT_SECONDS = 3.0
 MAX_MATCH_DB = 24.0
 """The most a gap's loudness is changed: a near-silent gap is not raised into loud noise."""
 
+MAKE_UP_DB, MAKE_UP_TRIES = 0.05, 4
+"""A span whose seams are held is raised by the loudness the holds took until it is within
+this of its target (the held stretch follows the raised gain, so once may fall short)."""
+
 SEAM_LEVEL_SECONDS = 0.1
 """How much audio either side of a seam tells how loud the new audio starts against how loud the
 known audio ends."""
@@ -29,6 +33,11 @@ SETTLE_SECONDS = 0.5
 audio and starts at its level, then settles to a level of its own (a waveform model within its
 receptive field); one gain over the whole span, matched to the span's loudness, would lift
 that start over the known audio: a burst at the seam."""
+
+FOLLOW_SECONDS = 0.05
+"""While a held gain settles it follows the new audio's level, RMS over this long: a model
+that settles within a tenth of a second, under a gain that took half a second to rise, would
+sag after every seam."""
 
 GLIDE_DB_PER_SECOND = 1.0
 """How fast an extension's level moves back towards its prompt's. Each window is matched to the
@@ -154,28 +163,32 @@ def _span_level_db(new: Tensor, span_db: list[float], seams: tuple[float | None,
     start and end), held at its seams (:func:`_held_at_seams`) and raised by the loudness the
     holds took, so that the span still meets its target (no hold where that would take the
     gain past ``MAX_MATCH_DB``). Returns the span's gains at start and end, and the curve."""
-    length, device = new.shape[-1], new.device
-    line = _held_at_seams(span_db, (None, None), length, rate).to(device)
-    held = _held_at_seams(span_db, seams, length, rate).to(device)
+    device = new.device
+    line = _held_at_seams(span_db, (None, None), new, rate).to(device)
+    held = _held_at_seams(span_db, seams, new, rate).to(device)
     if torch.equal(line, held):
         return span_db, held
-    taken = (integrated_loudness(_numpy(new * _gain(line, new)), rate)
-             - integrated_loudness(_numpy(new * _gain(held, new)), rate))
-    if not math.isfinite(taken) or taken <= 0:
-        return span_db, held
-    if taken > MAX_MATCH_DB - max(abs(side) for side in span_db):
-        return span_db, line  # a span already lifted near the most: no room to make up a hold
-    span_db = [side + taken for side in span_db]
-    return span_db, _held_at_seams(span_db, seams, length, rate).to(device)
+    target = integrated_loudness(_numpy(new * _gain(line, new)), rate)
+    made_up = list(span_db)
+    for _ in range(MAKE_UP_TRIES):  # the held stretch follows the span's gain: settle on it
+        taken = target - integrated_loudness(_numpy(new * _gain(held, new)), rate)
+        if not math.isfinite(taken) or taken <= MAKE_UP_DB:
+            break
+        made_up = [side + taken for side in made_up]
+        if max(abs(side) for side in made_up) > MAX_MATCH_DB:
+            return span_db, line  # a span already lifted near the most: no room to make up a hold
+        held = _held_at_seams(made_up, seams, new, rate).to(device)
+    return made_up, held
 
 
-def _held_at_seams(span_db: list[float], seams: tuple[float | None, float | None], length: int,
+def _held_at_seams(span_db: list[float], seams: tuple[float | None, float | None], new: Tensor,
                    rate: int) -> Tensor:
     """A span's gain in dB per sample: from ``span_db[0]`` to ``span_db[1]`` (a line), except
     near a seam where the new audio already meets the known audio's level more closely than
     the span's gain would put it: there the gain starts at the one that meets it (between 0 dB,
-    the audio as it came, and the span's gain) and moves to the span's over
-    ``SETTLE_SECONDS`` (a raised cosine)."""
+    the audio as it came, and the span's gain), follows the new audio's level
+    (:func:`_settling_db`) and moves to the span's over ``SETTLE_SECONDS`` (a raised cosine)."""
+    length = new.shape[-1]
     level_db = torch.linspace(span_db[0], span_db[1], length, dtype=torch.float64)
     settle = min(round(SETTLE_SECONDS * rate), length // 2)
     if settle < 1:
@@ -186,11 +199,28 @@ def _held_at_seams(span_db: list[float], seams: tuple[float | None, float | None
             continue
         planned = float(level_db[end])
         held = min(max(seam_db, min(0.0, planned)), max(0.0, planned))
+        if held == planned:
+            continue
+        side = new[..., :settle] if end == 0 else new[..., -settle:].flip(-1)
+        follow = (held + _settling_db(side, rate)).clamp(min(held, planned), max(held, planned))
         if end == 0:
-            level_db[:settle] += (held - planned) * weight
+            level_db[:settle] += (follow - planned) * weight
         else:
-            level_db[-settle:] += (held - planned) * weight.flip(0)
+            level_db[-settle:] += ((follow - planned) * weight).flip(0)
     return level_db
+
+
+def _settling_db(side: Tensor, rate: int) -> Tensor:
+    """How much quieter ``side`` (new audio, its seam first) is, per sample, than where it
+    meets the known audio: its RMS over ``FOLLOW_SECONDS`` around each sample against its RMS
+    over the ``SEAM_LEVEL_SECONDS`` after the seam, in dB (positive where it has fallen)."""
+    power = side.double().pow(2).reshape(-1, side.shape[-1]).mean(0)
+    width = max(1, min(round(FOLLOW_SECONDS * rate), side.shape[-1]))
+    padded = torch.nn.functional.pad(power[None, None], (width // 2, width - 1 - width // 2),
+                                     mode="replicate")
+    around = torch.nn.functional.avg_pool1d(padded, width, stride=1)[0, 0]
+    at_seam = power[: max(1, round(SEAM_LEVEL_SECONDS * rate))].mean()
+    return 10 * torch.log10((at_seam + 1e-12) / (around + 1e-12))
 
 
 def _gain(level_db: Tensor, like: Tensor) -> Tensor:
