@@ -88,29 +88,31 @@ def test_the_key_score_grades_near_keys_as_mirex_does():
     assert not near["key_agrees"] and near["key_score"] == 0.5
 
 
+JOINS = [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def windows(rate: int, change_db: float, after: float, seconds: float) -> tuple:
+    """6 s of steady noise, and the same with every window's level changed by ``change_db``
+    from ``after`` s past its join for ``seconds``."""
+    steady = 0.05 * np.random.default_rng(0).standard_normal(6 * rate)
+    changed = steady.copy()
+    for join in JOINS:
+        start = round((join + after) * rate)
+        changed[start: start + round(seconds * rate)] *= 10 ** (change_db / 20)
+    return steady, changed
+
+
 def test_join_rises_finds_a_window_that_starts_with_a_burst():
-    rate = 8000
-    rng = np.random.default_rng(0)
-    steady = 0.05 * rng.standard_normal(6 * rate)
-    joins = [1.0, 2.0, 3.0, 4.0, 5.0]
-    burst = steady.copy()
-    for join in joins:  # 10 dB up over the first 50 ms of every window
-        start = round(join * rate)
-        burst[start: start + rate // 20] *= 10 ** (10 / 20)
+    rate, joins = 8000, JOINS
+    steady, burst = windows(rate, 10, 0.0, 0.05)  # 10 dB up over each window's first 50 ms
     assert np.median(join_rises(steady[None], rate, joins)) == pytest.approx(0, abs=1.5)
     assert np.median(join_rises(burst[None], rate, joins)) == pytest.approx(10, abs=1.5)
     assert join_rises(steady[None], rate, [0.1, 5.95]) == []  # too near the ends to measure
 
 
 def test_join_profiles_find_a_window_whose_level_sags_after_it_starts():
-    rate = 8000
-    rng = np.random.default_rng(0)
-    steady = 0.05 * rng.standard_normal(6 * rate)
-    joins = [1.0, 2.0, 3.0, 4.0, 5.0]
-    sag = steady.copy()
-    for join in joins:  # 6 dB down from 100 to 300 ms into every window
-        start = round((join + 0.1) * rate)
-        sag[start: start + rate // 5] *= 10 ** (-6 / 20)
+    rate, joins = 8000, JOINS
+    steady, sag = windows(rate, -6, 0.1, 0.2)  # 6 dB down from 100 to 300 ms into each window
     flat = np.median(join_profiles(steady[None], rate, joins), axis=0)
     sagging = np.median(join_profiles(sag[None], rate, joins), axis=0)
     assert flat.shape == (35,)  # 10 blocks of 20 ms before each join, 25 after
